@@ -1,0 +1,1 @@
+//! Unit tests of the record batch codec (property tests live in `tests/`).
