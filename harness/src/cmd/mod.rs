@@ -1,0 +1,3 @@
+//! The subcommands of `ktrial`, one file each.
+
+pub mod run;
