@@ -100,7 +100,7 @@ pub struct KtrialBroker {
 }
 
 impl KtrialBroker {
-    /// Uses `KTRIAL_BROKER_BOOTSTRAP`, or starts `ktrial broker --listen 127.0.0.1:0`; the error
+    /// Uses `KTRIAL_BROKER_BOOTSTRAP`, or starts `ktrial broker --host 127.0.0.1 --port 0`; the error
     /// says why no broker is available.
     pub fn locate() -> Result<Self, String> {
         if let Ok(bootstrap) = std::env::var("KTRIAL_BROKER_BOOTSTRAP") {
@@ -120,7 +120,7 @@ impl KtrialBroker {
             );
         }
         let mut child = Command::new(KTRIAL)
-            .args(["broker", "--listen", "127.0.0.1:0"])
+            .args(["broker", "--host", "127.0.0.1", "--port", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -145,7 +145,7 @@ impl KtrialBroker {
                 Ok(broker)
             }
             _ => Err(format!(
-                "`ktrial broker --listen 127.0.0.1:0` printed no bootstrap= line within {KTRIAL_START_TIMEOUT:?}"
+                "`ktrial broker --host 127.0.0.1 --port 0` printed no bootstrap= line within {KTRIAL_START_TIMEOUT:?}"
             )),
         }
     }
