@@ -4,8 +4,11 @@
 //! KIP-511); bodies are the typed messages of [`crate::messages`].
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
-use kafka_protocol::protocol::{Decodable, Encodable};
+use kafka_protocol::messages::{
+    ApiKey, InitProducerIdRequest, OffsetCommitRequest, OffsetFetchRequest, RequestHeader,
+    RequestKind, ResponseHeader, ResponseKind,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, Message, VersionRange};
 
 use crate::ProtocolError;
 use crate::frame::SIZE_PREFIX_BYTES;
@@ -54,6 +57,33 @@ pub fn peek_request_prefix(frame: &[u8]) -> Result<RequestPrefix, ProtocolError>
     })
 }
 
+/// The versions of `api_key` this library can decode and encode, requests and responses alike:
+/// what a broker may advertise in ApiVersions.
+///
+/// `ApiKey::valid_versions` of kafka-protocol 0.18 follows the response schemas, which for
+/// OffsetCommit, OffsetFetch and InitProducerId go one version beyond the request schemas (v10,
+/// v10, v6); advertising those would invite requests that cannot be decoded.
+///
+/// ```
+/// use ktrial_protocol::codec::supported_versions;
+/// use ktrial_protocol::messages::ApiKey;
+/// assert_eq!(supported_versions(ApiKey::Produce).max, 13);
+/// assert_eq!(supported_versions(ApiKey::InitProducerId).max, 5);
+/// ```
+pub fn supported_versions(api_key: ApiKey) -> VersionRange {
+    let range = api_key.valid_versions();
+    let request = match api_key {
+        ApiKey::OffsetCommit => OffsetCommitRequest::VERSIONS,
+        ApiKey::OffsetFetch => OffsetFetchRequest::VERSIONS,
+        ApiKey::InitProducerId => InitProducerIdRequest::VERSIONS,
+        _ => range,
+    };
+    VersionRange {
+        min: range.min.max(request.min),
+        max: range.max.min(request.max),
+    }
+}
+
 /// Decodes a whole request frame (the bytes after the size prefix) into header and typed body.
 ///
 /// An unknown API key or a version this library cannot decode is reported with the correlation
@@ -64,7 +94,7 @@ pub fn decode_request(frame: Bytes) -> Result<Request, ProtocolError> {
         api_key: prefix.api_key,
         correlation_id: prefix.correlation_id,
     })?;
-    let range = api_key.valid_versions();
+    let range = supported_versions(api_key);
     if prefix.api_version < range.min || prefix.api_version > range.max {
         return Err(ProtocolError::UnsupportedVersion {
             api_key: prefix.api_key,

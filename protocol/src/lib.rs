@@ -49,3 +49,5 @@ pub use kafka_protocol::protocol::StrBytes;
 pub use kafka_protocol::protocol::VersionRange;
 /// The encode and decode traits of message bodies.
 pub use kafka_protocol::protocol::{Decodable, Encodable};
+/// Topic ids (`Uuid`) as message fields carry them.
+pub use uuid::Uuid;

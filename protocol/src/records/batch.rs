@@ -69,7 +69,8 @@ impl BatchHeader {
 
     /// Offset of the last record.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset + i64::from(self.last_offset_delta)
+        self.base_offset
+            .wrapping_add(i64::from(self.last_offset_delta))
     }
 
     /// Sequence of the last record (wrapping at `i32::MAX`), or -1 without a producer id.
@@ -222,7 +223,7 @@ impl RecordBatch {
     pub fn validate_records(&self, max_uncompressed: usize) -> Result<(), ProtocolError> {
         let mut last_delta = -1i64;
         for record in self.records(max_uncompressed)? {
-            let delta = record?.offset - self.header.base_offset;
+            let delta = record?.offset.wrapping_sub(self.header.base_offset);
             if delta != last_delta + 1 {
                 return Err(ProtocolError::Invalid {
                     what: "record offset delta",
@@ -314,7 +315,7 @@ impl Records {
         let data = &self.data;
         let slice = |s: &[u8]| data.slice_ref(s);
         Ok(Record {
-            offset: self.base_offset + i64::from(raw.offset_delta),
+            offset: self.base_offset.wrapping_add(i64::from(raw.offset_delta)),
             timestamp: self
                 .log_append_time
                 .unwrap_or_else(|| self.base_timestamp.wrapping_add(raw.timestamp_delta)),

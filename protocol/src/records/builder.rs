@@ -170,7 +170,9 @@ impl RecordBatchBuilder {
             check_len(hvalue.map_or(0, <[u8]>::len))?;
         }
         if self.count == 0 {
+            // Not `max(-1, ..)`: a batch of negative timestamps still has a true maximum.
             self.base_timestamp = timestamp;
+            self.max_timestamp = timestamp;
         }
         let timestamp_delta = timestamp.wrapping_sub(self.base_timestamp);
         let body = Self::record_body_size(offset_delta, timestamp_delta, key, value, headers);

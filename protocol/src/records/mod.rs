@@ -92,10 +92,13 @@ impl Default for ProducerState {
 /// assert_eq!(increment_sequence(i32::MAX - 1, 4), 2);
 /// ```
 pub fn increment_sequence(sequence: i32, increment: i32) -> i32 {
-    if sequence > i32::MAX - increment {
-        increment - (i32::MAX - sequence) - 1
+    // Java's int arithmetic wraps; so does this, so that a corrupt header cannot panic.
+    if sequence > i32::MAX.wrapping_sub(increment) {
+        increment
+            .wrapping_sub(i32::MAX.wrapping_sub(sequence))
+            .wrapping_sub(1)
     } else {
-        sequence + increment
+        sequence.wrapping_add(increment)
     }
 }
 
