@@ -1,2 +1,6 @@
 //! A Kafka-compatible mock cluster: the cluster model, its request handlers and the servers that
-//! expose it over TCP or a simulated network. Built up by the mock broker issue.
+//! expose it over TCP or a simulated network.
+//!
+//! - [`model`]: the cluster as plain data (replication, ISR, high watermark, idempotence).
+
+pub mod model;
