@@ -2,5 +2,19 @@
 //! expose it over TCP or a simulated network.
 //!
 //! - [`model`]: the cluster as plain data (replication, ISR, high watermark, idempotence).
+//! - [`handlers`]: one file per API, behind one dispatch stage.
+//! - [`server`]: accept loops and connections over any [`Listener`].
+//! - [`MockCluster`]: the in-process cluster for tests; [`standalone`]: `ktrial broker`.
 
+mod error;
+pub mod handlers;
+mod mock_cluster;
 pub mod model;
+pub mod server;
+pub mod shared;
+pub mod standalone;
+
+pub use error::BrokerError;
+pub use mock_cluster::{MockCluster, MockClusterBuilder};
+pub use server::Listener;
+pub use shared::SharedCluster;

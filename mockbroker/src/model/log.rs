@@ -102,16 +102,23 @@ impl PartitionLog {
             .map(|b| b.appended_at)
     }
 
-    /// Whole batches from the one holding `from`, below `upto`, until `max_bytes` are reached; the
-    /// first batch is returned even when larger (KIP-74), so a consumer always makes progress.
-    pub(crate) fn read(&self, from: i64, upto: i64, max_bytes: usize) -> Vec<Bytes> {
+    /// Whole batches from the one holding `from`, below `upto`, until `max_bytes` are reached.
+    /// With `min_one_batch` the first batch is returned even when larger (KIP-74), so that a
+    /// consumer always makes progress.
+    pub(crate) fn read(
+        &self,
+        from: i64,
+        upto: i64,
+        max_bytes: usize,
+        min_one_batch: bool,
+    ) -> Vec<Bytes> {
         let mut out = Vec::new();
         let mut size = 0;
         for batch in &self.batches[self.batch_index(from)..] {
             if batch.last_offset >= upto {
                 break;
             }
-            if !out.is_empty() && size + batch.bytes.len() > max_bytes {
+            if (!min_one_batch || !out.is_empty()) && size + batch.bytes.len() > max_bytes {
                 break;
             }
             size += batch.bytes.len();

@@ -19,7 +19,7 @@ pub mod read;
 pub mod stored_record;
 
 pub use cluster::{BrokerId, BrokerInfo, Cluster, Topic, WallClock};
-pub use config::{ClusterConfig, TimestampType, TopicConfig};
+pub use config::{ClusterConfig, ConfigEntry, InvalidConfigValue, TimestampType, TopicConfig};
 pub use partition::Partition;
 pub use produce::{PartitionProduce, PartitionResponse, ProduceOutcome};
 pub use read::FetchedPartition;

@@ -47,8 +47,9 @@ impl Cluster {
     }
 
     /// A consumer's Fetch of one partition from `offset`: batches below the high watermark, up
-    /// to `max_bytes` (at least one batch). Offsets past the log end or before its start are
+    /// to `max_bytes` (at least one batch with `min_one_batch`). Offsets past the log end or before its start are
     /// OFFSET_OUT_OF_RANGE; offsets between the high watermark and the log end read nothing.
+    #[allow(clippy::too_many_arguments)]
     pub fn fetch(
         &self,
         broker: BrokerId,
@@ -57,13 +58,14 @@ impl Cluster {
         current_leader_epoch: i32,
         offset: i64,
         max_bytes: usize,
+        min_one_batch: bool,
     ) -> Result<FetchedPartition, ResponseError> {
         let p = self.led_partition(broker, topic, partition, current_leader_epoch)?;
         let log = p.log();
         if offset < log.log_start_offset() || offset > log.log_end_offset() {
             return Err(ResponseError::OffsetOutOfRange);
         }
-        let batches = log.read(offset, p.high_watermark(), max_bytes);
+        let batches = log.read(offset, p.high_watermark(), max_bytes, min_one_batch);
         let mut records = BytesMut::with_capacity(batches.iter().map(Bytes::len).sum());
         for batch in &batches {
             records.extend_from_slice(batch);

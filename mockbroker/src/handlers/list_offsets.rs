@@ -1,0 +1,52 @@
+//! ListOffsets: the earliest offset (-2), the latest (-1, the high watermark for consumers), or
+//! the first offset at or after a timestamp, from each partition's leader.
+
+use ktrial_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use ktrial_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse, ResponseKind};
+use tokio::time::Instant;
+
+use super::{RequestContext, code};
+use crate::shared::SharedCluster;
+
+/// Handles a ListOffsets request.
+pub fn handle(
+    cluster: &SharedCluster,
+    ctx: &RequestContext,
+    request: &ListOffsetsRequest,
+) -> ResponseKind {
+    let topics = cluster.read(Instant::now(), |c| {
+        request
+            .topics
+            .iter()
+            .map(|topic| {
+                let partitions = topic
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let response = ListOffsetsPartitionResponse::default()
+                            .with_partition_index(p.partition_index);
+                        match c.list_offset(
+                            ctx.broker,
+                            &topic.name.0,
+                            p.partition_index,
+                            p.current_leader_epoch,
+                            p.timestamp,
+                        ) {
+                            Ok((offset, timestamp, epoch)) => response
+                                .with_offset(offset)
+                                .with_timestamp(timestamp)
+                                .with_leader_epoch(epoch),
+                            Err(error) => response.with_error_code(code(Some(error))),
+                        }
+                    })
+                    .collect();
+                ListOffsetsTopicResponse::default()
+                    .with_name(topic.name.clone())
+                    .with_partitions(partitions)
+            })
+            .collect()
+    });
+    ResponseKind::ListOffsets(ListOffsetsResponse::default().with_topics(topics))
+}

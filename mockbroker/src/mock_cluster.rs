@@ -1,0 +1,381 @@
+//! The in-process cluster for `cargo test`: build it, start it on 127.0.0.1 ephemeral ports (or
+//! any [`Listener`]), point a client at [`MockCluster::bootstrap_servers`], then read what landed.
+
+use std::sync::Arc;
+
+use ktrial_protocol::frame::{DEFAULT_MAX_FRAME_BYTES, FrameDecoder};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::{Duration, Instant};
+
+use crate::error::BrokerError;
+use crate::model::{BrokerId, Cluster, ClusterConfig, StoredRecord, TopicConfig, WallClock};
+use crate::server::{self, Listener};
+use crate::shared::SharedCluster;
+
+/// A topic to create at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TopicSpec {
+    name: String,
+    partitions: i32,
+    replication_factor: i16,
+    config: TopicConfig,
+}
+
+/// Settings of a [`MockCluster`] before it starts.
+#[derive(Debug, Clone)]
+pub struct MockClusterBuilder {
+    brokers: i32,
+    bind_host: String,
+    advertised_host: Option<String>,
+    base_port: u16,
+    config: ClusterConfig,
+    topics: Vec<TopicSpec>,
+    replication_delays: Vec<(BrokerId, Duration)>,
+    wall_clock_ms: Option<i64>,
+    max_frame_bytes: usize,
+}
+
+impl Default for MockClusterBuilder {
+    fn default() -> Self {
+        Self {
+            brokers: 1,
+            bind_host: "127.0.0.1".to_string(),
+            advertised_host: None,
+            base_port: 0,
+            config: ClusterConfig::default(),
+            topics: Vec::new(),
+            replication_delays: Vec::new(),
+            wall_clock_ms: None,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+        }
+    }
+}
+
+impl MockClusterBuilder {
+    /// Number of brokers (ids 1..=n); default 1.
+    pub fn brokers(mut self, brokers: i32) -> Self {
+        self.brokers = brokers;
+        self
+    }
+
+    /// A topic created at start-up.
+    pub fn topic(self, name: &str, partitions: i32, replication_factor: i16) -> Self {
+        self.topic_with_config(name, partitions, replication_factor, TopicConfig::default())
+    }
+
+    /// A topic created at start-up, with its own settings.
+    pub fn topic_with_config(
+        mut self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        config: TopicConfig,
+    ) -> Self {
+        self.topics.push(TopicSpec {
+            name: name.to_string(),
+            partitions,
+            replication_factor,
+            config,
+        });
+        self
+    }
+
+    /// The address to listen on; default `127.0.0.1`. Also advertised unless
+    /// [`MockClusterBuilder::advertised_host`] is set.
+    pub fn bind_host(mut self, host: &str) -> Self {
+        self.bind_host = host.to_string();
+        self
+    }
+
+    /// The host name Metadata gives clients.
+    pub fn advertised_host(mut self, host: &str) -> Self {
+        self.advertised_host = Some(host.to_string());
+        self
+    }
+
+    /// Broker k listens on `port + k - 1`; 0 (the default) picks ephemeral ports.
+    pub fn port(mut self, port: u16) -> Self {
+        self.base_port = port;
+        self
+    }
+
+    /// All cluster settings at once.
+    pub fn config(mut self, config: ClusterConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// `auto.create.topics.enable`; default on.
+    pub fn auto_create_topics(mut self, enabled: bool) -> Self {
+        self.config.auto_create_topics = enabled;
+        self
+    }
+
+    /// Partitions of auto-created topics (`num.partitions`).
+    pub fn default_partitions(mut self, partitions: i32) -> Self {
+        self.config.default_partitions = partitions;
+        self
+    }
+
+    /// Replicas of auto-created topics (`default.replication.factor`).
+    pub fn default_replication_factor(mut self, replication: i16) -> Self {
+        self.config.default_replication_factor = replication;
+        self
+    }
+
+    /// `min.insync.replicas` of the cluster.
+    pub fn min_insync_replicas(mut self, replicas: usize) -> Self {
+        self.config.min_insync_replicas = replicas;
+        self
+    }
+
+    /// `replica.lag.time.max.ms`.
+    pub fn replica_lag_time_max(mut self, lag: Duration) -> Self {
+        self.config.replica_lag_time_max = lag;
+        self
+    }
+
+    /// How long `broker` takes to copy what its leaders append; default immediate.
+    pub fn replication_delay(mut self, broker: BrokerId, delay: Duration) -> Self {
+        self.replication_delays.push((broker, delay));
+        self
+    }
+
+    /// The wall-clock time (ms since the epoch) at start-up, from which LogAppendTime stamps
+    /// advance with the tokio clock; default the system clock.
+    pub fn wall_clock_ms(mut self, ms: i64) -> Self {
+        self.wall_clock_ms = Some(ms);
+        self
+    }
+
+    /// The model the cluster starts with, at `now`.
+    pub fn build_model(&self, now: Instant) -> Result<Cluster, BrokerError> {
+        if !(1..=1000).contains(&self.brokers) {
+            return Err(BrokerError::Config(format!(
+                "{} brokers (1 to 1000)",
+                self.brokers
+            )));
+        }
+        let wall_ms = self.wall_clock_ms.unwrap_or_else(system_time_ms);
+        let mut cluster = Cluster::new(
+            self.config.clone(),
+            self.brokers,
+            WallClock::new(now, wall_ms),
+        );
+        for topic in &self.topics {
+            cluster
+                .create_topic(
+                    &topic.name,
+                    topic.partitions,
+                    topic.replication_factor,
+                    topic.config,
+                    now,
+                )
+                .map_err(|error| BrokerError::Topic {
+                    topic: topic.name.clone(),
+                    error,
+                })?;
+        }
+        for &(broker, delay) in &self.replication_delays {
+            cluster.set_replication_delay(broker, delay);
+        }
+        Ok(cluster)
+    }
+
+    /// Binds one TCP listener per broker and starts serving.
+    pub async fn start(self) -> Result<MockCluster, BrokerError> {
+        let mut listeners = Vec::new();
+        for k in 0..self.brokers.max(0) {
+            let port = match self.base_port {
+                0 => 0,
+                base => u16::try_from(i32::from(base) + k).map_err(|_| {
+                    BrokerError::Config(format!("port {base} + {k} is out of range"))
+                })?,
+            };
+            let address = (self.bind_host.as_str(), port);
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|source| BrokerError::Io {
+                    what: format!("binding {}:{port}", self.bind_host),
+                    source,
+                })?;
+            let port = listener
+                .local_addr()
+                .map_err(|source| BrokerError::Io {
+                    what: "reading the bound address".into(),
+                    source,
+                })?
+                .port();
+            listeners.push((listener, port));
+        }
+        self.start_with_listeners(listeners)
+    }
+
+    /// Starts serving broker k on the k-th listener, advertised at its port; for simulated
+    /// networks. Must run inside a tokio runtime.
+    pub fn start_with_listeners<L: Listener>(
+        self,
+        listeners: Vec<(L, u16)>,
+    ) -> Result<MockCluster, BrokerError> {
+        if listeners.len() != usize::try_from(self.brokers).unwrap_or(0) {
+            return Err(BrokerError::Config(format!(
+                "{} listeners for {} brokers",
+                listeners.len(),
+                self.brokers
+            )));
+        }
+        let mut model = self.build_model(Instant::now())?;
+        let host = self
+            .advertised_host
+            .clone()
+            .unwrap_or_else(|| self.bind_host.clone());
+        let mut bootstrap = Vec::new();
+        for (id, (_, port)) in (1..).zip(&listeners) {
+            model.set_broker_address(id, &host, i32::from(*port));
+            bootstrap.push(format!("{host}:{port}"));
+        }
+        let shared = Arc::new(SharedCluster::new(model));
+        let (shutdown, stop) = watch::channel(false);
+        let mut servers = JoinSet::new();
+        let decoder = FrameDecoder::new(self.max_frame_bytes);
+        for (id, (listener, _)) in (1..).zip(listeners) {
+            servers.spawn(server::serve(
+                listener,
+                id,
+                Arc::clone(&shared),
+                decoder,
+                stop.clone(),
+            ));
+        }
+        Ok(MockCluster {
+            shared,
+            shutdown,
+            servers,
+            bootstrap: bootstrap.join(","),
+        })
+    }
+}
+
+/// The edge where real time enters: the wall clock at start-up (simulations pass their own).
+fn system_time_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A running mock Kafka cluster.
+///
+/// ```
+/// use ktrial_mockbroker::MockCluster;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ktrial_mockbroker::BrokerError> {
+/// let cluster = MockCluster::builder().brokers(3).topic("orders", 6, 3).start().await?;
+/// // Point any Kafka client at this, e.g. rdkafka's `bootstrap.servers`.
+/// assert_eq!(cluster.bootstrap_servers().split(',').count(), 3);
+/// assert_eq!(cluster.leader("orders", 0), Some(1));
+/// assert_eq!(cluster.isr("orders", 1), Some(vec![2, 3, 1]));
+/// assert_eq!(cluster.high_watermark("orders", 5), Some(0));
+/// assert!(cluster.records("orders", 0)?.is_empty());
+/// cluster.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct MockCluster {
+    shared: Arc<SharedCluster>,
+    shutdown: watch::Sender<bool>,
+    servers: JoinSet<()>,
+    bootstrap: String,
+}
+
+impl MockCluster {
+    /// A builder with one broker, auto-created topics and Kafka's defaults.
+    pub fn builder() -> MockClusterBuilder {
+        MockClusterBuilder::default()
+    }
+
+    /// `host:port` of every broker, comma-separated, for `bootstrap.servers`.
+    pub fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// The shared model, for direct inspection or changes.
+    pub fn model(&self) -> &Arc<SharedCluster> {
+        &self.shared
+    }
+
+    /// Every record of a partition's log, with offsets, producer identity and batch boundaries.
+    pub fn records(&self, topic: &str, partition: i32) -> Result<Vec<StoredRecord>, BrokerError> {
+        self.shared
+            .read(Instant::now(), |c| c.records(topic, partition))
+            .ok_or_else(|| BrokerError::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+            })?
+            .map_err(BrokerError::from)
+    }
+
+    /// The partition's high watermark.
+    pub fn high_watermark(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.shared.read(Instant::now(), |c| {
+            c.partition(topic, partition).map(|p| p.high_watermark())
+        })
+    }
+
+    /// The partition's leader.
+    pub fn leader(&self, topic: &str, partition: i32) -> Option<BrokerId> {
+        self.shared.read(Instant::now(), |c| {
+            c.partition(topic, partition).map(|p| p.leader())
+        })
+    }
+
+    /// The partition's in-sync replicas.
+    pub fn isr(&self, topic: &str, partition: i32) -> Option<Vec<BrokerId>> {
+        self.shared.read(Instant::now(), |c| {
+            c.partition(topic, partition).map(|p| p.isr().to_vec())
+        })
+    }
+
+    /// Delays `broker`'s copies of what its leaders append (zero: immediate).
+    pub fn set_replication_delay(&self, broker: BrokerId, delay: Duration) {
+        self.shared
+            .update(Instant::now(), |c| c.set_replication_delay(broker, delay));
+    }
+
+    /// Waits until the topic's logs hold at least `count` records in all; the count reached.
+    pub async fn wait_for_records(
+        &self,
+        topic: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<usize, BrokerError> {
+        let landed = |c: &mut Cluster, _| {
+            let total: i64 = c
+                .topic(topic)?
+                .partitions()
+                .iter()
+                .map(|p| p.log().log_end_offset() - p.log().log_start_offset())
+                .sum();
+            let total = usize::try_from(total).unwrap_or(0);
+            (total >= count).then_some(total)
+        };
+        self.shared
+            .wait_until(Instant::now() + timeout, landed)
+            .await
+            .ok_or_else(|| BrokerError::Timeout(format!("{count} records in {topic}")))
+    }
+
+    /// Stops every broker: listeners close, connections end; returns when all tasks are done.
+    pub async fn shutdown(mut self) {
+        self.shutdown.send_replace(true);
+        while self.servers.join_next().await.is_some() {}
+    }
+}
+
+impl Drop for MockCluster {
+    fn drop(&mut self) {
+        self.shutdown.send_replace(true);
+    }
+}
