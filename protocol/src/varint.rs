@@ -51,14 +51,14 @@ pub fn get_varint(input: &[u8]) -> Result<(i32, usize), ProtocolError> {
         what: "varint",
         detail: "value exceeds 32 bits".into(),
     })?;
-    Ok((((raw >> 1) as i32) ^ -((raw & 1) as i32), used))
+    Ok((zigzag32(raw), used))
 }
 
 /// Reads a zigzag varlong from the front of `input`: the value and the bytes it took.
 #[inline]
 pub fn get_varlong(input: &[u8]) -> Result<(i64, usize), ProtocolError> {
     let (raw, used) = get_unsigned(input, 10, "varlong")?;
-    Ok((((raw >> 1) as i64) ^ -((raw & 1) as i64), used))
+    Ok((zigzag64(raw), used))
 }
 
 #[inline]
@@ -67,21 +67,56 @@ fn get_unsigned(
     max_bytes: usize,
     what: &'static str,
 ) -> Result<(u64, usize), ProtocolError> {
+    match read_unsigned(input, max_bytes) {
+        (_, 0) => Err(unsigned_error(input, max_bytes, what)),
+        (value, used) => Ok((value, used)),
+    }
+}
+
+/// The unsigned LEB128 value at the front of `input` and the bytes it took, or 0 bytes when
+/// the input ends first or the value runs past `max_bytes`. Two words, so that the record
+/// decoder's hot path keeps it in registers.
+#[inline(always)]
+pub(crate) fn read_unsigned(input: &[u8], max_bytes: usize) -> (u64, usize) {
+    // Most varints in a batch (deltas, short lengths) are one byte.
+    if let Some(&byte) = input.first()
+        && byte < 0x80
+    {
+        return (u64::from(byte), 1);
+    }
     let mut value = 0u64;
     for (i, &byte) in input.iter().take(max_bytes).enumerate() {
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
-            return Ok((value, i + 1));
+            return (value, i + 1);
         }
     }
+    (0, 0)
+}
+
+/// Why [`read_unsigned`] found no value in `input`.
+#[cold]
+pub(crate) fn unsigned_error(input: &[u8], max_bytes: usize, what: &'static str) -> ProtocolError {
     if input.len() >= max_bytes {
-        Err(ProtocolError::Invalid {
+        ProtocolError::Invalid {
             what,
             detail: format!("longer than {max_bytes} bytes"),
-        })
+        }
     } else {
-        Err(ProtocolError::Truncated { what })
+        ProtocolError::Truncated { what }
     }
+}
+
+/// Undoes the zigzag mapping of a varint.
+#[inline(always)]
+pub(crate) fn zigzag32(raw: u32) -> i32 {
+    ((raw >> 1) as i32) ^ -((raw & 1) as i32)
+}
+
+/// Undoes the zigzag mapping of a varlong.
+#[inline(always)]
+pub(crate) fn zigzag64(raw: u64) -> i64 {
+    ((raw >> 1) as i64) ^ -((raw & 1) as i64)
 }
 
 #[cfg(test)]

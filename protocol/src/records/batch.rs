@@ -1,19 +1,20 @@
 //! Reading record batches: a nom parser that validates the header (magic, lengths against the
-//! buffer, CRC-32C) and yields records as slices of the input, plus in-place edits of the
+//! buffer, CRC-32C) and hands the records section to [`Records`], plus in-place edits of the
 //! header fields a broker rewrites on append.
 
 use bytes::Bytes;
 use nom::Parser;
 use nom::number::complete::{be_i8, be_i16, be_i32, be_i64, be_u32};
 
+use super::record::Records;
+
 use super::{
     ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME, ATTR_TRANSACTIONAL,
-    ATTRIBUTES_OFFSET, BATCH_OVERHEAD, CRC_OFFSET, Header, LOG_OVERHEAD, MAGIC_OFFSET, MAGIC_V2,
+    ATTRIBUTES_OFFSET, BATCH_OVERHEAD, CRC_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET, MAGIC_V2,
     ProducerState, increment_sequence,
 };
 use crate::ProtocolError;
 use crate::compression::Compression;
-use crate::varint::{get_varint, get_varlong};
 
 /// The fixed 61-byte header of a record batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,17 +206,7 @@ impl RecordBatch {
             Compression::None => payload,
             codec => Bytes::from(codec.decompress(&payload, max_uncompressed)?),
         };
-        Ok(Records {
-            data,
-            pos: 0,
-            left: self.header.records_count,
-            base_offset: self.header.base_offset,
-            base_timestamp: self.header.base_timestamp,
-            log_append_time: self
-                .header
-                .is_log_append_time()
-                .then_some(self.header.max_timestamp),
-        })
+        Ok(Records::new(data, &self.header))
     }
 
     /// Decodes every record and checks that they match the header (count, offset deltas,
@@ -276,207 +267,6 @@ impl Iterator for Batches {
             }
         }
     }
-}
-
-/// One decoded record, its key, value and headers sharing the batch's memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    /// Absolute offset (base offset + delta).
-    pub offset: i64,
-    /// Absolute timestamp (the batch's max timestamp under LogAppendTime).
-    pub timestamp: i64,
-    /// Key, or `None` for a null key.
-    pub key: Option<Bytes>,
-    /// Value, or `None` for a null value (a tombstone).
-    pub value: Option<Bytes>,
-    /// Headers in order.
-    pub headers: Vec<Header>,
-}
-
-/// Iterator over a batch's records; stops after the first error.
-#[derive(Debug, Clone)]
-pub struct Records {
-    data: Bytes,
-    pos: usize,
-    left: i32,
-    base_offset: i64,
-    base_timestamp: i64,
-    log_append_time: Option<i64>,
-}
-
-impl Records {
-    fn next_record(&mut self) -> Result<Record, ProtocolError> {
-        let input = &self.data[self.pos..];
-        let (rest, raw) = raw_record(input).map_err(|e| match e {
-            nom::Err::Error(e) | nom::Err::Failure(e) => e.0,
-            nom::Err::Incomplete(_) => ProtocolError::Truncated { what: "record" },
-        })?;
-        self.pos += input.len() - rest.len();
-        let data = &self.data;
-        let slice = |s: &[u8]| data.slice_ref(s);
-        Ok(Record {
-            offset: self.base_offset.wrapping_add(i64::from(raw.offset_delta)),
-            timestamp: self
-                .log_append_time
-                .unwrap_or_else(|| self.base_timestamp.wrapping_add(raw.timestamp_delta)),
-            key: raw.key.map(slice),
-            value: raw.value.map(slice),
-            headers: raw
-                .headers
-                .into_iter()
-                .map(|(key, value)| Header {
-                    key: slice(key),
-                    value: value.map(slice),
-                })
-                .collect(),
-        })
-    }
-}
-
-impl Iterator for Records {
-    type Item = Result<Record, ProtocolError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.left == 0 {
-            if self.pos != self.data.len() {
-                self.pos = self.data.len();
-                return Some(Err(ProtocolError::Invalid {
-                    what: "records",
-                    detail: "bytes remain after the declared record count".into(),
-                }));
-            }
-            return None;
-        }
-        let item = self.next_record();
-        self.left = if item.is_ok() { self.left - 1 } else { 0 };
-        if item.is_err() {
-            self.pos = self.data.len();
-        }
-        Some(item)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.left as usize + 1))
-    }
-}
-
-/// A record as slices of the records section.
-struct RawRecord<'a> {
-    timestamp_delta: i64,
-    offset_delta: i32,
-    key: Option<&'a [u8]>,
-    value: Option<&'a [u8]>,
-    headers: Vec<(&'a [u8], Option<&'a [u8]>)>,
-}
-
-/// A nom error carrying the protocol error to report.
-#[derive(Debug)]
-struct Fail(ProtocolError);
-
-impl nom::error::ParseError<&[u8]> for Fail {
-    fn from_error_kind(_: &[u8], _: nom::error::ErrorKind) -> Self {
-        Fail(ProtocolError::Truncated { what: "record" })
-    }
-
-    fn append(_: &[u8], _: nom::error::ErrorKind, other: Self) -> Self {
-        other
-    }
-}
-
-type PResult<'a, T> = nom::IResult<&'a [u8], T, Fail>;
-
-fn fail<T>(e: ProtocolError) -> Result<T, nom::Err<Fail>> {
-    Err(nom::Err::Failure(Fail(e)))
-}
-
-fn varint(input: &[u8]) -> PResult<'_, i32> {
-    match get_varint(input) {
-        Ok((value, used)) => Ok((&input[used..], value)),
-        Err(e) => fail(e),
-    }
-}
-
-fn varlong(input: &[u8]) -> PResult<'_, i64> {
-    match get_varlong(input) {
-        Ok((value, used)) => Ok((&input[used..], value)),
-        Err(e) => fail(e),
-    }
-}
-
-/// A varint length (-1 for null) and that many bytes.
-fn nullable_bytes(input: &[u8]) -> PResult<'_, Option<&[u8]>> {
-    let (rest, len) = varint(input)?;
-    match len {
-        -1 => Ok((rest, None)),
-        len if len < -1 => fail(ProtocolError::Invalid {
-            what: "record field length",
-            detail: format!("{len}"),
-        }),
-        len => match rest.split_at_checked(len as usize) {
-            Some((field, rest)) => Ok((rest, Some(field))),
-            None => fail(ProtocolError::Truncated {
-                what: "record field",
-            }),
-        },
-    }
-}
-
-fn raw_record(input: &[u8]) -> PResult<'_, RawRecord<'_>> {
-    let (rest, length) = varint(input)?;
-    let Some((body, rest)) = usize::try_from(length)
-        .ok()
-        .and_then(|len| rest.split_at_checked(len))
-    else {
-        return fail(ProtocolError::Invalid {
-            what: "record length",
-            detail: format!("{length} with {} bytes left", rest.len()),
-        });
-    };
-    let (body, (_attributes, timestamp_delta, offset_delta, key, value, header_count)) = (
-        be_i8,
-        varlong,
-        varint,
-        nullable_bytes,
-        nullable_bytes,
-        varint,
-    )
-        .parse(body)?;
-    // Each header takes at least two bytes: a count beyond that cannot be real.
-    if header_count < 0 || header_count as usize > body.len() / 2 {
-        return fail(ProtocolError::Invalid {
-            what: "record header count",
-            detail: format!("{header_count} with {} bytes left", body.len()),
-        });
-    }
-    let mut headers = Vec::new();
-    let mut body = body;
-    for _ in 0..header_count {
-        let (after, (hkey, hvalue)) = (nullable_bytes, nullable_bytes).parse(body)?;
-        let Some(hkey) = hkey else {
-            return fail(ProtocolError::Invalid {
-                what: "record header key",
-                detail: "null".into(),
-            });
-        };
-        headers.push((hkey, hvalue));
-        body = after;
-    }
-    if !body.is_empty() {
-        return fail(ProtocolError::Invalid {
-            what: "record",
-            detail: format!("{} bytes beyond its fields", body.len()),
-        });
-    }
-    Ok((
-        rest,
-        RawRecord {
-            timestamp_delta,
-            offset_delta,
-            key,
-            value,
-            headers,
-        },
-    ))
 }
 
 /// Sets `baseOffset` of a batch in place (outside the CRC).

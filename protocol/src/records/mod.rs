@@ -7,17 +7,19 @@
 //!
 //! - [`RecordBatchBuilder`] appends records one by one into one buffer and finishes with
 //!   compression and the CRC.
-//! - [`RecordBatch::parse`] / [`parse_batches`] validate magic, lengths and CRC and hand out
-//!   records that borrow the input (no copy when uncompressed).
+//! - [`RecordBatch::parse`] / [`parse_batches`] validate magic, lengths and CRC; [`Records`]
+//!   hands out records that borrow the input (no copy when uncompressed).
 
 mod batch;
 mod builder;
+mod record;
 
 pub use batch::{
-    BatchHeader, Batches, Record, RecordBatch, Records, parse_batches, set_base_offset,
-    set_log_append_time, set_partition_leader_epoch, set_producer_state,
+    BatchHeader, Batches, RecordBatch, parse_batches, set_base_offset, set_log_append_time,
+    set_partition_leader_epoch, set_producer_state,
 };
 pub use builder::RecordBatchBuilder;
+pub use record::{Record, Records};
 
 /// Bytes of a batch before its records (`RECORD_BATCH_OVERHEAD`).
 pub const BATCH_OVERHEAD: usize = 61;
