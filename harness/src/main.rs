@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Run scenario files, or every scenario file under the given folders.
     Run(cmd::run::Args),
+    /// Run a mock Kafka cluster until SIGINT/SIGTERM; prints `bootstrap=...` once it listens.
+    Broker(cmd::broker::Args),
 }
 
 fn main() -> ExitCode {
@@ -27,5 +29,6 @@ fn main() -> ExitCode {
         .init();
     match Cli::parse().command {
         Command::Run(args) => cmd::run::main(args),
+        Command::Broker(args) => cmd::broker::main(args),
     }
 }

@@ -1,3 +1,4 @@
 //! The subcommands of `ktrial`, one file each.
 
+pub mod broker;
 pub mod run;

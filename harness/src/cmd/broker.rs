@@ -1,0 +1,102 @@
+//! `ktrial broker`: a standalone mock Kafka cluster for offline development and for CI suites in
+//! any language. Prints `bootstrap=H:P1,...` once every broker listens; SIGINT/SIGTERM stop it.
+
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use ktrial_mockbroker::MockCluster;
+
+/// Arguments of `ktrial broker`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Number of brokers (ids 1..=N).
+    #[arg(long, default_value_t = 1)]
+    brokers: i32,
+    /// Host to listen on and advertise.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port of broker 1; broker k listens on PORT+k-1. 0 picks ephemeral ports.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// A topic to create: NAME:PARTITIONS[:REPLICATION] (replication defaults to 1).
+    #[arg(long = "topic", value_name = "NAME:PARTITIONS[:REPLICATION]")]
+    topics: Vec<TopicArg>,
+    /// Refuse unknown topics (UNKNOWN_TOPIC_OR_PARTITION) instead of creating them.
+    #[arg(long)]
+    no_auto_create: bool,
+    /// Partitions of auto-created topics.
+    #[arg(long, default_value_t = 1)]
+    default_partitions: i32,
+    /// `min.insync.replicas` of the cluster.
+    #[arg(long, default_value_t = 1)]
+    min_insync_replicas: usize,
+}
+
+/// `NAME:PARTITIONS[:REPLICATION]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TopicArg {
+    name: String,
+    partitions: i32,
+    replication: i16,
+}
+
+impl FromStr for TopicArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut parts = s.split(':');
+        let name = parts.next().filter(|n| !n.is_empty());
+        let partitions = parts.next().map(str::parse::<i32>);
+        let replication = parts.next().map(str::parse::<i16>).unwrap_or(Ok(1));
+        match (name, partitions, replication, parts.next()) {
+            (Some(name), Some(Ok(partitions)), Ok(replication), None) => Ok(TopicArg {
+                name: name.to_string(),
+                partitions,
+                replication,
+            }),
+            _ => Err(format!("{s:?} is not NAME:PARTITIONS[:REPLICATION]")),
+        }
+    }
+}
+
+/// Runs `ktrial broker`.
+pub fn main(args: Args) -> ExitCode {
+    let mut builder = MockCluster::builder()
+        .brokers(args.brokers)
+        .bind_host(&args.host)
+        .port(args.port)
+        .auto_create_topics(!args.no_auto_create)
+        .default_partitions(args.default_partitions)
+        .min_insync_replicas(args.min_insync_replicas);
+    for topic in &args.topics {
+        builder = builder.topic(&topic.name, topic.partitions, topic.replication);
+    }
+    match ktrial_mockbroker::standalone::run(builder, &mut std::io::stdout().lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ktrial broker: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_arguments() {
+        assert_eq!(
+            "orders:6:3".parse(),
+            Ok(TopicArg {
+                name: "orders".into(),
+                partitions: 6,
+                replication: 3
+            })
+        );
+        assert_eq!("t:2".parse::<TopicArg>().map(|t| t.replication), Ok(1));
+        for bad in ["", ":3", "t", "t:x", "t:1:2:3", "t:1:y"] {
+            assert!(bad.parse::<TopicArg>().is_err(), "{bad}");
+        }
+    }
+}
