@@ -396,6 +396,11 @@ impl Accumulator {
         &mut partitions[index]
     }
 
+    /// Makes every batch appended so far sendable at once; returns how many are incomplete.
+    pub fn flush_now(&mut self) -> usize {
+        self.begin_flush().len()
+    }
+
     /// Makes every batch appended so far sendable at once; returns their completions, to wait on.
     pub(crate) fn begin_flush(&mut self) -> Vec<Arc<BatchCompletion>> {
         if let Some(last) = self.next_batch_id.checked_sub(1) {
