@@ -2,11 +2,13 @@
 //! expose it over TCP or a simulated network.
 //!
 //! - [`model`]: the cluster as plain data (replication, ISR, high watermark, idempotence).
+//! - [`faults`]: the fault plan (rules and cluster events) as data.
 //! - [`handlers`]: one file per API, behind one dispatch stage.
 //! - [`server`]: accept loops and connections over any [`Listener`].
 //! - [`MockCluster`]: the in-process cluster for tests; [`standalone`]: `ktrial broker`.
 
 mod error;
+pub mod faults;
 pub mod handlers;
 mod mock_cluster;
 pub mod model;

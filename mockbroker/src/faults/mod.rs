@@ -1,0 +1,13 @@
+//! Faults as data (DESIGN.md principle 5): rules `when <match> do <action>` that intercept
+//! requests, and cluster events (elections, brokers down and up, replication stalls, latency).
+//! One serde schema serves the Rust API, TOML files and the HTTP control API.
+
+mod error_code;
+mod event;
+mod plan;
+mod rule;
+
+pub use error_code::{ErrorCode, UnknownErrorCode};
+pub use event::{ClusterEvent, ScheduledEvent};
+pub use plan::{ActiveRule, FaultPlan, Firing, RequestFacts, RuleId};
+pub use rule::{Action, ApiName, FaultRule, InvalidRule, Limit, Match, Topology};
