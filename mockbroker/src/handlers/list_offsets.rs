@@ -10,10 +10,14 @@ use tokio::time::Instant;
 use super::{RequestContext, code};
 use crate::shared::SharedCluster;
 
+/// ListOffsets v4 added the leader epoch to answers.
+const LEADER_EPOCH_VERSION: i16 = 4;
+
 /// Handles a ListOffsets request.
 pub fn handle(
     cluster: &SharedCluster,
     ctx: &RequestContext,
+    version: i16,
     request: &ListOffsetsRequest,
 ) -> ResponseKind {
     let topics = cluster.read(Instant::now(), |c| {
@@ -34,10 +38,16 @@ pub fn handle(
                             p.current_leader_epoch,
                             p.timestamp,
                         ) {
-                            Ok((offset, timestamp, epoch)) => response
-                                .with_offset(offset)
-                                .with_timestamp(timestamp)
-                                .with_leader_epoch(epoch),
+                            Ok((offset, timestamp, epoch)) => {
+                                let response =
+                                    response.with_offset(offset).with_timestamp(timestamp);
+                                // The field exists from v4; setting it earlier cannot be encoded.
+                                if version >= LEADER_EPOCH_VERSION {
+                                    response.with_leader_epoch(epoch)
+                                } else {
+                                    response
+                                }
+                            }
                             Err(error) => response.with_error_code(code(Some(error))),
                         }
                     })

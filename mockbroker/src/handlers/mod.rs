@@ -70,7 +70,9 @@ pub async fn handle(cluster: &SharedCluster, ctx: &RequestContext, request: Requ
         RequestKind::Metadata(body) => respond(metadata::handle(cluster, ctx, version, &body)),
         RequestKind::Produce(body) => produce::handle(cluster, ctx, version, &body).await,
         RequestKind::InitProducerId(body) => respond(init_producer_id::handle(cluster, &body)),
-        RequestKind::ListOffsets(body) => respond(list_offsets::handle(cluster, ctx, &body)),
+        RequestKind::ListOffsets(body) => {
+            respond(list_offsets::handle(cluster, ctx, version, &body))
+        }
         RequestKind::Fetch(body) => respond(fetch::handle(cluster, ctx, &body).await),
         RequestKind::FindCoordinator(body) => {
             respond(find_coordinator::handle(cluster, version, &body))
