@@ -1,2 +1,10 @@
 //! Deterministic Kafka scenarios: a simulated network and clock, workloads, fault schedules,
-//! checkers, scenario files, exploration with shrinking, timelines. Built up by the harness issue.
+//! checkers, scenario files, exploration with shrinking, timelines.
+//!
+//! - [`scenario`]: the scenario model (TOML files and the Rust builder) and its loader.
+//! - [`check`]: checkers over delivery results and final logs.
+//! - [`sim`]: the simulated network the broker and the producer run on.
+
+pub mod check;
+pub mod scenario;
+pub mod sim;

@@ -1,0 +1,6 @@
+//! Checkers: what the producer was told, set against what the cluster kept. Pure functions over
+//! an [`Observation`]; the runner fills it from delivery results and the final logs.
+
+mod delivery;
+
+pub use delivery::{Findings, Observation, Outcome, Reordering, Sent, Stored, check_deliveries};
