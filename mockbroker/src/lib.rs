@@ -9,6 +9,7 @@
 
 mod error;
 pub mod faults;
+pub mod groups;
 pub mod handlers;
 mod mock_cluster;
 pub mod model;

@@ -101,6 +101,7 @@ pub struct Cluster {
     next_producer_id: i64,
     replication_delays: BTreeMap<BrokerId, Duration>,
     pub(crate) clock: WallClock,
+    pub(crate) groups: crate::groups::GroupCoordinator,
 }
 
 impl Cluster {
@@ -114,6 +115,7 @@ impl Cluster {
             })
             .collect();
         Self {
+            groups: crate::groups::GroupCoordinator::new(config.groups.clone()),
             config,
             brokers,
             topics: BTreeMap::new(),
@@ -301,6 +303,7 @@ impl Cluster {
                 partition.tick(name, now, &self.replication_delays, lag_max);
             }
         }
+        self.groups.on_time(now);
     }
 
     /// Brings one partition up to `now` (after an append, without walking every topic).
@@ -322,6 +325,7 @@ impl Cluster {
             .values()
             .flat_map(|t| &t.partitions)
             .filter_map(|p| p.next_deadline(&self.replication_delays, lag_max))
+            .chain(self.groups.next_deadline())
             .min()
     }
 }

@@ -21,6 +21,8 @@ pub struct ClusterConfig {
     pub message_max_bytes: usize,
     /// The most bytes a compressed batch may expand to when the broker validates its records.
     pub max_uncompressed_batch_bytes: usize,
+    /// The group coordinator's settings (`group.initial.rebalance.delay.ms`, ...).
+    pub groups: crate::groups::GroupConfig,
 }
 
 impl Default for ClusterConfig {
@@ -34,6 +36,7 @@ impl Default for ClusterConfig {
             replica_lag_time_max: Duration::from_millis(30_000),
             message_max_bytes: 1_048_588,
             max_uncompressed_batch_bytes: 64 << 20,
+            groups: crate::groups::GroupConfig::default(),
         }
     }
 }
