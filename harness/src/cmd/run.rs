@@ -1,7 +1,9 @@
-//! `ktrial run PATH...`: finds scenario files and runs them.
+//! `ktrial run PATH...`: finds scenario files, checks them, and runs them.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use ktrial_harness::scenario::load_file;
 
 /// Arguments of `ktrial run`.
 #[derive(Debug, clap::Args)]
@@ -23,13 +25,27 @@ pub fn main(args: Args) -> ExitCode {
     }
     if found.is_empty() {
         println!("no scenarios found under {}", display_paths(paths));
-    } else {
-        println!(
-            "{} scenario file(s) found; the scenario runner is not built yet",
-            found.len()
-        );
+        return ExitCode::SUCCESS;
     }
-    ExitCode::SUCCESS
+    let mut refused = 0;
+    for file in &found {
+        match load_file(file) {
+            Ok(scenario) => println!("checked  {:<48} {}", scenario.name, scenario.description),
+            Err(e) => {
+                eprintln!("ktrial: {e}");
+                refused += 1;
+            }
+        }
+    }
+    println!(
+        "{} scenario file(s) checked, {refused} refused; the simulation runner is not built yet, so none ran",
+        found.len()
+    );
+    if refused > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn collect_scenarios(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -238,9 +238,12 @@ pub struct Expectations {
     /// Batches respect batch.size, batch.num.messages, linger.ms and max.request.size.
     #[serde(default)]
     pub batch_bounds: Expect,
-    /// acks=0 requests are never answered.
+    /// acks=0 requests are never answered, and nothing acks=all acknowledged is lost.
     #[serde(default)]
     pub acks_semantics: Expect,
+    /// Every record sent was acknowledged (none failed, none left unreported).
+    #[serde(default)]
+    pub all_delivered: Expect,
 }
 
 fn one() -> u32 {
