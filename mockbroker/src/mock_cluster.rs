@@ -1,6 +1,7 @@
 //! The in-process cluster for `cargo test`: build it, start it on 127.0.0.1 ephemeral ports (or
 //! any [`Listener`]), point a client at [`MockCluster::bootstrap_servers`], then read what landed.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ktrial_protocol::frame::{DEFAULT_MAX_FRAME_BYTES, FrameDecoder};
@@ -10,6 +11,7 @@ use tokio::task::JoinSet;
 use tokio::time::{Duration, Instant};
 
 use crate::error::BrokerError;
+use crate::groups::{CommittedOffset, GroupDescription};
 use crate::model::{BrokerId, Cluster, ClusterConfig, StoredRecord, TopicConfig, WallClock};
 use crate::server::{self, Listener};
 use crate::shared::SharedCluster;
@@ -140,6 +142,12 @@ impl MockClusterBuilder {
     /// How long `broker` takes to copy what its leaders append; default immediate.
     pub fn replication_delay(mut self, broker: BrokerId, delay: Duration) -> Self {
         self.replication_delays.push((broker, delay));
+        self
+    }
+
+    /// `group.initial.rebalance.delay.ms` (Kafka's default 3 s; tests usually want 0).
+    pub fn initial_rebalance_delay(mut self, delay: Duration) -> Self {
+        self.config.groups.initial_rebalance_delay = delay;
         self
     }
 
@@ -329,6 +337,22 @@ impl MockCluster {
         self.shared.read(Instant::now(), |c| {
             c.partition(topic, partition).map(|p| p.leader())
         })
+    }
+
+    /// The offsets `group` has committed, by topic and partition (empty for an unknown group).
+    pub fn committed_offsets(&self, group: &str) -> BTreeMap<(String, i32), CommittedOffset> {
+        self.shared.read(Instant::now(), |c| {
+            c.groups()
+                .group(group)
+                .map(|g| g.offsets().clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// A consumer group's state, members and generation, as DescribeGroups reports it.
+    pub fn describe_group(&self, group: &str) -> Option<GroupDescription> {
+        self.shared
+            .read(Instant::now(), |c| c.groups().describe(group))
     }
 
     /// The partition's in-sync replicas.

@@ -29,6 +29,31 @@ pub fn coordinator_for(
     brokers.get(slot % brokers.len().max(1)).map(|b| b.id)
 }
 
+impl crate::model::Cluster {
+    /// The broker that coordinates `group_id`.
+    pub fn group_coordinator(&self, group_id: &str) -> Option<BrokerId> {
+        coordinator_for(
+            group_id,
+            self.groups.config().offsets_topic_partitions,
+            self.brokers(),
+        )
+    }
+
+    /// NOT_COORDINATOR unless `broker` coordinates `group_id`: a client that asked another
+    /// broker looks the coordinator up again.
+    pub fn check_group_coordinator(
+        &self,
+        broker: BrokerId,
+        group_id: &str,
+    ) -> Result<(), ktrial_protocol::ResponseError> {
+        if self.group_coordinator(group_id) == Some(broker) {
+            Ok(())
+        } else {
+            Err(ktrial_protocol::ResponseError::NotCoordinator)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,15 +6,24 @@
 
 pub mod api_versions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
+pub mod describe_groups;
 pub mod fetch;
 pub mod find_coordinator;
+pub mod heartbeat;
 pub mod init_producer_id;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_fetch;
 pub mod produce;
+pub mod sync_group;
 
 use ktrial_protocol::codec::Request;
 use ktrial_protocol::messages::{ApiKey, RequestKind, ResponseKind};
@@ -81,6 +90,21 @@ pub async fn handle(cluster: &SharedCluster, ctx: &RequestContext, request: Requ
         RequestKind::DeleteTopics(body) => respond(delete_topics::handle(cluster, version, &body)),
         RequestKind::DescribeConfigs(body) => respond(describe_configs::handle(cluster, &body)),
         RequestKind::DescribeCluster(body) => respond(describe_cluster::handle(cluster, &body)),
+        RequestKind::JoinGroup(body) => {
+            respond(join_group::handle(cluster, ctx, &request.header, version, &body).await)
+        }
+        RequestKind::SyncGroup(body) => respond(sync_group::handle(cluster, ctx, &body).await),
+        RequestKind::Heartbeat(body) => respond(heartbeat::handle(cluster, ctx, &body)),
+        RequestKind::LeaveGroup(body) => respond(leave_group::handle(cluster, ctx, version, &body)),
+        RequestKind::OffsetCommit(body) => respond(offset_commit::handle(cluster, ctx, &body)),
+        RequestKind::OffsetFetch(body) => {
+            respond(offset_fetch::handle(cluster, ctx, version, &body))
+        }
+        RequestKind::ListGroups(body) => respond(list_groups::handle(cluster, ctx, &body)),
+        RequestKind::DescribeGroups(body) => {
+            respond(describe_groups::handle(cluster, ctx, version, &body))
+        }
+        RequestKind::DeleteGroups(body) => respond(delete_groups::handle(cluster, ctx, &body)),
         other => Outcome::Close(format!("no handler for {other:?}")),
     }
 }
