@@ -82,6 +82,10 @@ pub struct Findings {
     pub reordered: Vec<Reordering>,
     /// Records stored out of send order among records with the same key.
     pub reordered_per_key: Vec<Reordering>,
+    /// Batches or requests beyond the producer's bounds (filled by the batch checker).
+    pub batch_violations: Vec<String>,
+    /// Breaches of what the acks setting promises (filled by the acks checker).
+    pub acks_violations: Vec<String>,
 }
 
 /// Compares what was acknowledged and sent with what the logs hold.

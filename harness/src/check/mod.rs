@@ -2,5 +2,7 @@
 //! an [`Observation`]; the runner fills it from delivery results and the final logs.
 
 mod delivery;
+mod verdict;
 
 pub use delivery::{Findings, Observation, Outcome, Reordering, Sent, Stored, check_deliveries};
+pub use verdict::{PropertyVerdict, judge};
