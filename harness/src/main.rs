@@ -20,6 +20,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Run a mock Kafka cluster until SIGINT/SIGTERM; prints `bootstrap=...` once it listens.
     Broker(cmd::broker::Args),
+    /// Measure the producer, like kafka-producer-perf-test (`ktrial perf produce --help`).
+    Perf(cmd::perf::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,5 +32,6 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run(args) => cmd::run::main(args),
         Command::Broker(args) => cmd::broker::main(args),
+        Command::Perf(args) => cmd::perf::main(args),
     }
 }

@@ -146,21 +146,32 @@ impl ProducerBuilder {
 /// An async Kafka producer. Cheap to clone; the last clone dropped lets the sender finish what
 /// is buffered and stop.
 ///
-/// ```no_run
+/// ```
+/// use std::time::Duration;
 /// use ktrial_producer::{Producer, ProducerRecord};
 ///
-/// # async fn demo() -> Result<(), ktrial_producer::ProducerError> {
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Any Kafka cluster will do; here librdkafka's mock cluster, in process.
+/// let cluster = rdkafka::mocking::MockCluster::new(1)?;
+/// cluster.create_topic("events", 3, 1)?;
 /// let producer = Producer::builder()
-///     .bootstrap_servers("localhost:9092")
+///     .bootstrap_servers(cluster.bootstrap_servers())
 ///     .set("acks", "all")
 ///     .build()
 ///     .await?;
 /// // Sync: wait for the acknowledgement.
-/// let meta = producer.send(ProducerRecord::new("events").key(b"k").value(b"v")).await?.await?;
-/// println!("partition {} offset {}", meta.partition, meta.offset);
-/// // Fire-and-forget: drop the delivery future.
-/// let _ = producer.send(ProducerRecord::new("events").value(b"x")).await?;
-/// producer.close(std::time::Duration::from_secs(30)).await?;
+/// let record = ProducerRecord::new("events").key(b"user-1").value(b"hello");
+/// let meta = producer.send(record).await?.await?;
+/// assert_eq!(meta.offset, 0);
+/// // Async: a callback (or spawn the delivery future).
+/// producer
+///     .send(ProducerRecord::new("events").value(b"x"))
+///     .await?
+///     .on_complete(|result| assert!(result.is_ok()));
+/// // Fire-and-forget: drop the delivery future; close() still delivers it.
+/// let _ = producer.send(ProducerRecord::new("events").value(b"y")).await?;
+/// producer.close(Duration::from_secs(10)).await?;
+/// assert_eq!(producer.statistics().records_acked, 3);
 /// # Ok(())
 /// # }
 /// ```
@@ -226,6 +237,12 @@ impl Producer {
     /// Sends a record, waiting up to `max.block.ms` for topic metadata and buffer space. The
     /// returned future resolves with the delivery; dropping it is fire-and-forget.
     pub async fn send(&self, record: ProducerRecord<'_>) -> Result<DeliveryFuture, ProducerError> {
+        // Fast path: no waiter registration unless the append is blocked.
+        match self.try_append(&record) {
+            Ok(delivery) => return Ok(delivery),
+            Err(Blocked::Failed(e)) => return Err(e),
+            Err(Blocked::Metadata(_) | Blocked::Memory) => {}
+        }
         let started = Instant::now();
         let deadline = started + self.config().max_block;
         loop {
@@ -233,6 +250,7 @@ impl Producer {
             let space = shared.space_freed.notified();
             let metadata = shared.metadata_updated.notified();
             tokio::pin!(space, metadata);
+            // Registered before trying again, so a wake-up in between is not lost.
             space.as_mut().enable();
             metadata.as_mut().enable();
             match self.try_append(&record) {

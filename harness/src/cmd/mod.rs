@@ -1,4 +1,5 @@
 //! The subcommands of `ktrial`, one file each.
 
 pub mod broker;
+pub mod perf;
 pub mod run;
