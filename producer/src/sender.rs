@@ -705,7 +705,7 @@ impl Sender {
             Some(verdict) if !expired && attempts_left && !acks_zero => {
                 debug!(topic = %batch.topic, partition = batch.partition, code, "retrying batch");
                 if verdict == SequenceVerdict::BumpAndRetry {
-                    self.book.bump_epoch();
+                    self.bump_epoch();
                 }
                 if matches!(
                     error,
@@ -738,6 +738,12 @@ impl Sender {
         }
     }
 
+    fn bump_epoch(&mut self) {
+        debug!("bumping the producer epoch");
+        Stats::add(&self.shared.stats.epoch_bumps, 1);
+        self.book.bump_epoch();
+    }
+
     fn succeed(&mut self, batch: ProducerBatch, base_offset: i64, log_append_time: i64) {
         Stats::add(&self.shared.stats.records_acked, batch.record_count as u64);
         self.finish(
@@ -754,7 +760,7 @@ impl Sender {
         Stats::add(&self.shared.stats.records_failed, batch.record_count as u64);
         if batch.producer.base_sequence >= 0 {
             // Its sequences are a gap now; later batches would be out of order (KIP-360).
-            self.book.bump_epoch();
+            self.bump_epoch();
         }
         self.finish(batch, Err(error));
     }

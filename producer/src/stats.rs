@@ -84,6 +84,7 @@ pub(crate) struct Stats {
     pub batches_sent: AtomicU64,
     pub requests_sent: AtomicU64,
     pub in_flight_requests: AtomicU64,
+    pub epoch_bumps: AtomicU64,
     pub uncompressed_bytes: AtomicU64,
     pub compressed_bytes: AtomicU64,
     records_per_batch: Histogram,
@@ -123,6 +124,7 @@ impl Stats {
             batches_sent: load(&self.batches_sent),
             requests_sent: load(&self.requests_sent),
             in_flight_requests: load(&self.in_flight_requests),
+            epoch_bumps: load(&self.epoch_bumps),
             records_per_batch: self.records_per_batch.snapshot(),
             bytes_per_batch: self.bytes_per_batch.snapshot(),
             request_latency_us: self.request_latency_us.snapshot(),
@@ -154,6 +156,8 @@ pub struct Statistics {
     pub requests_sent: u64,
     /// Requests in flight now.
     pub in_flight_requests: u64,
+    /// Idempotent producer epoch bumps (KIP-360), each restarting sequences at 0.
+    pub epoch_bumps: u64,
     /// Records per batch sent.
     pub records_per_batch: HistogramSnapshot,
     /// Bytes on the wire per batch sent.

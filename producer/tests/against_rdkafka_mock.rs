@@ -348,6 +348,16 @@ async fn produce_through_faults(
                 ],
             );
         }
+        if seq == count / 3 {
+            // The broker lost the producer's state: epoch bump, sequences restart at 0.
+            cluster.mock.request_errors(
+                RDKafkaApiKey::Produce,
+                &[
+                    RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                    RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID,
+                ],
+            );
+        }
         if seq == count / 2 {
             // A leader election: every partition moves to the next broker.
             for p in 0..3 {
@@ -377,6 +387,10 @@ async fn produce_through_faults(
         stats.records_retried > 0,
         "the injected errors caused retries: {stats:?}"
     );
+    assert!(
+        stats.epoch_bumps > 0,
+        "OUT_OF_ORDER_SEQUENCE_NUMBER / UNKNOWN_PRODUCER_ID bumped the epoch: {stats:?}"
+    );
     producer.close(Duration::from_secs(10)).await.unwrap();
     assert_eq!(high_watermarks(&bootstrap, topic, 3), count as i64);
     read_back(&bootstrap, topic, 3, count as usize)
@@ -398,4 +412,72 @@ async fn idempotent_producer_with_five_in_flight_delivers_once_through_faults() 
     let cluster = TestCluster::rdkafka_mock(3);
     let back = produce_through_faults(&cluster, "faults-pipelined", 6_000, "5").await;
     common::assert_once(&back, 6_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_buffer_fails_try_send_at_once_and_send_after_max_block() {
+    let cluster = TestCluster::rdkafka_mock(1);
+    cluster.create_topic("full", 1);
+    let producer = builder(
+        &cluster.bootstrap(),
+        &[
+            ("buffer.memory", "4000"),
+            ("max.block.ms", "400"),
+            ("delivery.timeout.ms", "60000"),
+        ],
+    )
+    .build()
+    .await
+    .unwrap();
+    producer
+        .send(ProducerRecord::new("full").value(b"warm"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    // Nothing can leave while the only broker is down: the buffer fills.
+    cluster.mock.broker_down(1).unwrap();
+    let value = [0u8; 500];
+    let mut accepted = 0;
+    let err = loop {
+        match producer.try_send(ProducerRecord::new("full").value(&value)) {
+            Ok(_) => accepted += 1,
+            Err(e) => break e,
+        }
+        assert!(accepted < 100, "the buffer never filled");
+    };
+    assert!(
+        matches!(err, ProducerError::BufferExhausted { .. }),
+        "{err}"
+    );
+    assert!(accepted >= 5, "{accepted} records fit in 4000 bytes");
+    let started = std::time::Instant::now();
+    let err = producer
+        .send(ProducerRecord::new("full").value(&value))
+        .await
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(err, ProducerError::BufferExhausted { .. }),
+        "{err}"
+    );
+    assert!(
+        waited >= Duration::from_millis(400) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    let stats = producer.statistics();
+    assert!(
+        stats.buffer_used > 3000 && stats.buffer_used <= 4000,
+        "{stats:?}"
+    );
+    // Back up: the buffered records go out and memory is free again.
+    cluster.mock.broker_up(1).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), producer.flush())
+        .await
+        .unwrap();
+    assert_eq!(producer.statistics().buffer_used, 0);
+    assert_eq!(
+        high_watermarks(&cluster.bootstrap(), "full", 1),
+        1 + accepted
+    );
 }
