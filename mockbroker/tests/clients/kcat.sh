@@ -4,25 +4,20 @@
 # Usage: kcat.sh PATH/TO/ktrial
 set -euo pipefail
 ktrial=${1:?usage: kcat.sh PATH/TO/ktrial}
-work=$(mktemp -d)
-"$ktrial" broker --brokers 3 --topic orders:6:3 >"$work/out" 2>"$work/log" &
-broker=$!
-trap 'kill -TERM $broker 2>/dev/null || true; wait $broker 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 50); do grep -q '^bootstrap=' "$work/out" && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap=//p' "$work/out")
-[ -n "$bootstrap" ] || { echo "no bootstrap line"; cat "$work/log"; exit 1; }
+. "$(dirname "$0")/broker.sh"
+start_broker "$ktrial" --brokers 3 --topic orders:6:3
 
-kcat -b "$bootstrap" -L -t orders >"$work/meta"
+timeout 60 kcat -b "$bootstrap" -L -t orders >"$work/meta"
 grep -q '3 brokers' "$work/meta" || { echo "kcat -L: expected 3 brokers"; cat "$work/meta"; exit 1; }
 grep -q 'topic "orders" with 6 partitions' "$work/meta" || { echo "kcat -L: no orders topic"; cat "$work/meta"; exit 1; }
 
 expected=0
 for codec in none gzip snappy lz4 zstd; do
   seq 1 200 | sed "s/.*/key-&:$codec-value-&/" >"$work/in"
-  kcat -b "$bootstrap" -P -t orders -K: -z "$codec" -X enable.idempotence=true <"$work/in"
+  timeout 60 kcat -b "$bootstrap" -P -t orders -K: -z "$codec" -X enable.idempotence=true <"$work/in"
   expected=$((expected + 200))
 done
-kcat -b "$bootstrap" -C -t orders -e -q -f '%k:%s\n' >"$work/read"
+timeout 60 kcat -b "$bootstrap" -C -t orders -e -q -f '%k:%s\n' >"$work/read"
 got=$(wc -l <"$work/read")
 [ "$got" -eq "$expected" ] || { echo "kcat -C read $got records, expected $expected"; exit 1; }
 for codec in none gzip snappy lz4 zstd; do
