@@ -165,7 +165,7 @@ impl ProducerBatch {
         }
     }
 
-    /// True once drained at least once.
+    /// True once finished by [`seal`](Self::seal) (every batch sent before is).
     pub fn is_sealed(&self) -> bool {
         matches!(self.payload, Payload::Sealed(_))
     }
@@ -189,12 +189,14 @@ impl ProducerBatch {
         Ok(())
     }
 
-    fn seal(&mut self, producer: ProducerState) -> Result<(), ProducerError> {
+    /// Finishes a drained batch: compression and CRC, with the producer state stamped at
+    /// drain. The sender calls it after releasing the accumulator, so `send` callers never wait
+    /// behind a compression.
+    pub fn seal(&mut self) -> Result<(), ProducerError> {
         if let Payload::Open(builder) = &mut self.payload {
             let mut builder =
                 std::mem::replace(builder, RecordBatchBuilder::new(Compression::None));
-            builder.set_producer_state(producer);
-            self.producer = producer;
+            builder.set_producer_state(self.producer);
             self.payload = Payload::Sealed(builder.finish()?);
         }
         Ok(())
@@ -488,9 +490,8 @@ impl Accumulator {
             let Some(mut batch) = queue.pop_front() else {
                 continue;
             };
-            if !batch.is_sealed() {
-                let state = policy.stamp(topic, p as i32, batch.record_count);
-                batch.seal(state)?;
+            if batch.attempts == 0 {
+                batch.producer = policy.stamp(topic, p as i32, batch.record_count);
             }
             batch.attempts += 1;
             batch.retry_at = None;

@@ -445,7 +445,7 @@ impl Sender {
                     };
                     inner.acc.drain(node, now, &mut policy)
                 };
-                let batches = match drained {
+                let drained = match drained {
                     Ok(batches) if batches.is_empty() => break,
                     Ok(batches) => batches,
                     Err(e) => {
@@ -453,7 +453,16 @@ impl Sender {
                         break;
                     }
                 };
-                self.send_produce(node, version, batches, now);
+                let mut batches = Vec::with_capacity(drained.len());
+                for mut batch in drained {
+                    match batch.seal() {
+                        Ok(()) => batches.push(batch),
+                        Err(e) => self.fail(batch, e),
+                    }
+                }
+                if !batches.is_empty() {
+                    self.send_produce(node, version, batches, now);
+                }
             }
         }
     }

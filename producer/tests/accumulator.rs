@@ -48,8 +48,13 @@ fn record(value: &[u8]) -> RecordRef<'_> {
     }
 }
 
+/// Drains and seals, as the sender does.
 fn drain(acc: &mut Accumulator) -> Vec<ProducerBatch> {
-    acc.drain(1, Instant::now(), &mut OneLeader).unwrap()
+    let mut batches = acc.drain(1, Instant::now(), &mut OneLeader).unwrap();
+    for batch in &mut batches {
+        batch.seal().unwrap();
+    }
+    batches
 }
 
 #[tokio::test(start_paused = true)]
