@@ -35,6 +35,12 @@ pub enum BrokerError {
     /// A wait ended before its condition held.
     #[error("timed out waiting for {0}")]
     Timeout(String),
+    /// A fault rule or event does not fit the cluster.
+    #[error("invalid fault plan: {0}")]
+    Faults(#[from] crate::faults::InvalidRule),
+    /// A cluster event could not be applied.
+    #[error("cluster event failed: {0}")]
+    Event(#[from] crate::model::EventError),
     /// A setting out of range.
     #[error("invalid setting: {0}")]
     Config(String),

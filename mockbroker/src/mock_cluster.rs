@@ -10,11 +10,19 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::{Duration, Instant};
 
+use ktrial_protocol::messages::ResponseKind;
+
+use crate::clock::Clock;
 use crate::error::BrokerError;
+use crate::faults::{ActiveRule, ClusterEvent, FaultRule, InvalidRule, RuleId, ScheduledEvent};
 use crate::groups::{CommittedOffset, GroupDescription};
-use crate::model::{BrokerId, Cluster, ClusterConfig, StoredRecord, TopicConfig, WallClock};
-use crate::server::{self, Listener};
-use crate::shared::SharedCluster;
+use crate::intercept::{InterceptedRequest, Interceptor};
+use crate::journal::JournalEntry;
+use crate::model::{
+    BrokerId, Cluster, ClusterConfig, EventError, StoredRecord, TopicConfig, WallClock,
+};
+use crate::server::{self, Bind, Listener, OnceBind, TcpBind};
+use crate::shared::{SharedCluster, SharedSettings};
 
 /// A topic to create at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +45,9 @@ pub struct MockClusterBuilder {
     replication_delays: Vec<(BrokerId, Duration)>,
     wall_clock_ms: Option<i64>,
     max_frame_bytes: usize,
+    shared: SharedSettings,
+    rules: Vec<FaultRule>,
+    events: Vec<ScheduledEvent>,
 }
 
 impl Default for MockClusterBuilder {
@@ -51,6 +62,9 @@ impl Default for MockClusterBuilder {
             replication_delays: Vec::new(),
             wall_clock_ms: None,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            shared: SharedSettings::default(),
+            rules: Vec::new(),
+            events: Vec::new(),
         }
     }
 }
@@ -158,6 +172,96 @@ impl MockClusterBuilder {
         self
     }
 
+    /// Seed of the cluster's RNG (fault probabilities); default 0.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.shared.seed = seed;
+        self
+    }
+
+    /// The cluster clock; default tokio's, from start-up. A simulation passes the one clock all
+    /// its hosts share (see [`Clock`]).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.shared.clock = clock;
+        self
+    }
+
+    /// Journal capacity (entries kept); default [`crate::journal::DEFAULT_CAPACITY`].
+    pub fn journal_capacity(mut self, capacity: usize) -> Self {
+        self.shared.journal_capacity = Some(capacity);
+        self
+    }
+
+    /// A fault rule in force from start-up.
+    pub fn fault(mut self, rule: FaultRule) -> Self {
+        self.rules.push(rule);
+        self
+    }
+
+    /// A cluster event, at once at start-up or at its `at_ms`.
+    pub fn event(mut self, event: ScheduledEvent) -> Self {
+        self.events.push(event);
+        self
+    }
+
+    /// The escape hatch: `intercept` sees every decoded request (broker, connection, header,
+    /// body) before the fault plan and may answer it itself.
+    ///
+    /// ```
+    /// use ktrial_mockbroker::MockCluster;
+    /// use ktrial_protocol::messages::{RequestKind, ResponseKind, InitProducerIdResponse};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let cluster = MockCluster::builder()
+    ///     .intercept(|request| match request.body {
+    ///         // Refuse idempotence on broker 1: CLUSTER_AUTHORIZATION_FAILED.
+    ///         RequestKind::InitProducerId(_) if request.broker == 1 => Some(
+    ///             ResponseKind::InitProducerId(InitProducerIdResponse::default().with_error_code(31)),
+    ///         ),
+    ///         _ => None,
+    ///     })
+    ///     .start()
+    ///     .await?;
+    /// # let _ = cluster.bootstrap_servers();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn intercept(
+        mut self,
+        intercept: impl Fn(&InterceptedRequest<'_>) -> Option<ResponseKind> + Send + Sync + 'static,
+    ) -> Self {
+        let interceptor: Interceptor = Arc::new(intercept);
+        self.shared.interceptor = Some(interceptor);
+        self
+    }
+
+    /// The shared state the servers run on, with brokers advertised at `addresses` (broker k at
+    /// the k-th), the fault rules added and the events applied or scheduled. For harnesses
+    /// that serve brokers themselves with [`server::run_broker`].
+    pub fn build_shared(
+        &self,
+        addresses: &[(String, u16)],
+    ) -> Result<Arc<SharedCluster>, BrokerError> {
+        let clock = self.shared.clock.clone();
+        let mut model = self.build_model(clock.now())?;
+        for (id, (host, port)) in (1..).zip(addresses) {
+            model.set_broker_address(id, host, i32::from(*port));
+        }
+        let shared = Arc::new(SharedCluster::with_settings(model, self.shared.clone()));
+        shared.add_faults(self.rules.clone())?;
+        for (i, event) in self.events.iter().enumerate() {
+            shared
+                .validate_event(&event.event)
+                .map_err(|e| InvalidRule {
+                    field: format!("events[{i}].{}", e.field),
+                    reason: e.reason,
+                })?;
+        }
+        for event in &self.events {
+            shared.apply_event(event.clone())?;
+        }
+        Ok(shared)
+    }
+
     /// The model the cluster starts with, at `now`.
     pub fn build_model(&self, now: Instant) -> Result<Cluster, BrokerError> {
         if !(1..=1000).contains(&self.brokers) {
@@ -216,41 +320,59 @@ impl MockClusterBuilder {
                     source,
                 })?
                 .port();
-            listeners.push((listener, port));
+            let bind = TcpBind::new(listener).map_err(|source| BrokerError::Io {
+                what: "reading the bound address".into(),
+                source,
+            })?;
+            listeners.push((bind, port));
         }
-        self.start_with_listeners(listeners)
+        self.start_with_binders(listeners)
     }
 
     /// Starts serving broker k on the k-th listener, advertised at its port; for simulated
-    /// networks. Must run inside a tokio runtime.
-    pub fn start_with_listeners<L: Listener>(
+    /// networks. Must run inside a tokio runtime. A broker stopped by `broker_down` stays
+    /// unreachable after `broker_up` (its listener is gone); use
+    /// [`MockClusterBuilder::start_with_binders`] to restart brokers.
+    pub fn start_with_listeners<L: Listener + Sync>(
         self,
         listeners: Vec<(L, u16)>,
     ) -> Result<MockCluster, BrokerError> {
-        if listeners.len() != usize::try_from(self.brokers).unwrap_or(0) {
+        let binders = listeners
+            .into_iter()
+            .map(|(listener, port)| (OnceBind(Some(listener)), port))
+            .collect();
+        self.start_with_binders(binders)
+    }
+
+    /// Starts serving broker k with the k-th [`Bind`], advertised at its port; each broker asks
+    /// its `Bind` for a listener again when it comes back after `broker_down`.
+    pub fn start_with_binders<B: Bind>(
+        self,
+        binders: Vec<(B, u16)>,
+    ) -> Result<MockCluster, BrokerError> {
+        if binders.len() != usize::try_from(self.brokers).unwrap_or(0) {
             return Err(BrokerError::Config(format!(
                 "{} listeners for {} brokers",
-                listeners.len(),
+                binders.len(),
                 self.brokers
             )));
         }
-        let mut model = self.build_model(Instant::now())?;
         let host = self
             .advertised_host
             .clone()
             .unwrap_or_else(|| self.bind_host.clone());
-        let mut bootstrap = Vec::new();
-        for (id, (_, port)) in (1..).zip(&listeners) {
-            model.set_broker_address(id, &host, i32::from(*port));
-            bootstrap.push(format!("{host}:{port}"));
-        }
-        let shared = Arc::new(SharedCluster::new(model));
+        let addresses: Vec<(String, u16)> = binders
+            .iter()
+            .map(|(_, port)| (host.clone(), *port))
+            .collect();
+        let shared = self.build_shared(&addresses)?;
+        let bootstrap: Vec<String> = addresses.iter().map(|(h, p)| format!("{h}:{p}")).collect();
         let (shutdown, stop) = watch::channel(false);
         let mut servers = JoinSet::new();
         let decoder = FrameDecoder::new(self.max_frame_bytes);
-        for (id, (listener, _)) in (1..).zip(listeners) {
-            servers.spawn(server::serve(
-                listener,
+        for (id, (bind, _)) in (1..).zip(binders) {
+            servers.spawn(server::run_broker(
+                bind,
                 id,
                 Arc::clone(&shared),
                 decoder,
@@ -317,7 +439,7 @@ impl MockCluster {
     /// Every record of a partition's log, with offsets, producer identity and batch boundaries.
     pub fn records(&self, topic: &str, partition: i32) -> Result<Vec<StoredRecord>, BrokerError> {
         self.shared
-            .read(Instant::now(), |c| c.records(topic, partition))
+            .read(self.shared.now(), |c| c.records(topic, partition))
             .ok_or_else(|| BrokerError::UnknownPartition {
                 topic: topic.to_string(),
                 partition,
@@ -327,21 +449,21 @@ impl MockCluster {
 
     /// The partition's high watermark.
     pub fn high_watermark(&self, topic: &str, partition: i32) -> Option<i64> {
-        self.shared.read(Instant::now(), |c| {
+        self.shared.read(self.shared.now(), |c| {
             c.partition(topic, partition).map(|p| p.high_watermark())
         })
     }
 
     /// The partition's leader.
     pub fn leader(&self, topic: &str, partition: i32) -> Option<BrokerId> {
-        self.shared.read(Instant::now(), |c| {
+        self.shared.read(self.shared.now(), |c| {
             c.partition(topic, partition).map(|p| p.leader())
         })
     }
 
     /// The offsets `group` has committed, by topic and partition (empty for an unknown group).
     pub fn committed_offsets(&self, group: &str) -> BTreeMap<(String, i32), CommittedOffset> {
-        self.shared.read(Instant::now(), |c| {
+        self.shared.read(self.shared.now(), |c| {
             c.groups()
                 .group(group)
                 .map(|g| g.offsets().clone())
@@ -352,20 +474,21 @@ impl MockCluster {
     /// A consumer group's state, members and generation, as DescribeGroups reports it.
     pub fn describe_group(&self, group: &str) -> Option<GroupDescription> {
         self.shared
-            .read(Instant::now(), |c| c.groups().describe(group))
+            .read(self.shared.now(), |c| c.groups().describe(group))
     }
 
     /// The partition's in-sync replicas.
     pub fn isr(&self, topic: &str, partition: i32) -> Option<Vec<BrokerId>> {
-        self.shared.read(Instant::now(), |c| {
+        self.shared.read(self.shared.now(), |c| {
             c.partition(topic, partition).map(|p| p.isr().to_vec())
         })
     }
 
     /// Delays `broker`'s copies of what its leaders append (zero: immediate).
     pub fn set_replication_delay(&self, broker: BrokerId, delay: Duration) {
-        self.shared
-            .update(Instant::now(), |c| c.set_replication_delay(broker, delay));
+        self.shared.update(self.shared.now(), |c| {
+            c.set_replication_delay(broker, delay)
+        });
     }
 
     /// Waits until the topic's logs hold at least `count` records in all; the count reached.
@@ -386,9 +509,64 @@ impl MockCluster {
             (total >= count).then_some(total)
         };
         self.shared
-            .wait_until(Instant::now() + timeout, landed)
+            .wait_until(self.shared.now() + timeout, landed)
             .await
             .ok_or_else(|| BrokerError::Timeout(format!("{count} records in {topic}")))
+    }
+
+    /// The journal entries with `seq >= since`, oldest first.
+    pub fn journal_since(&self, since: u64) -> Vec<JournalEntry> {
+        self.shared.journal_since(since)
+    }
+
+    /// The whole journal (what the capacity kept), oldest first.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.shared.journal_since(0)
+    }
+
+    /// The journal as a text timeline, one line per entry.
+    pub fn timeline(&self) -> String {
+        self.shared.timeline()
+    }
+
+    /// Adds a fault rule; its id.
+    pub fn add_fault(&self, rule: FaultRule) -> Result<RuleId, InvalidRule> {
+        self.shared.add_fault(rule)
+    }
+
+    /// Removes a fault rule; false if there was none with that id.
+    pub fn remove_fault(&self, id: RuleId) -> bool {
+        self.shared.remove_fault(id)
+    }
+
+    /// The rules in force, with how often each matched and fired.
+    pub fn faults(&self) -> Vec<ActiveRule> {
+        self.shared.faults()
+    }
+
+    /// Applies a cluster event now.
+    pub fn apply_event(&self, event: ClusterEvent) -> Result<(), EventError> {
+        self.shared
+            .apply_event(ScheduledEvent { at_ms: None, event })
+    }
+
+    /// Schedules a cluster event at `at_ms` of cluster time (at once if that is past).
+    pub fn schedule_event(&self, at_ms: u64, event: ClusterEvent) -> Result<(), EventError> {
+        self.shared.apply_event(ScheduledEvent {
+            at_ms: Some(at_ms),
+            event,
+        })
+    }
+
+    /// Stops a broker: its partitions elect new leaders (or go offline), its listener and
+    /// connections close.
+    pub fn broker_down(&self, broker: BrokerId) -> Result<(), EventError> {
+        self.apply_event(ClusterEvent::BrokerDown { broker })
+    }
+
+    /// Starts a stopped broker again: it listens on its address, catches up and rejoins ISRs.
+    pub fn broker_up(&self, broker: BrokerId) -> Result<(), EventError> {
+        self.apply_event(ClusterEvent::BrokerUp { broker })
     }
 
     /// Stops every broker: listeners close, connections end; returns when all tasks are done.

@@ -4,10 +4,13 @@
 
 mod error_code;
 mod event;
+mod facts;
 mod plan;
+pub mod responses;
 mod rule;
 
 pub use error_code::{ErrorCode, UnknownErrorCode};
 pub use event::{ClusterEvent, ScheduledEvent};
+pub use facts::named_partitions;
 pub use plan::{ActiveRule, FaultPlan, Firing, RequestFacts, RuleId};
 pub use rule::{Action, ApiName, FaultRule, InvalidRule, Limit, Match, Topology};

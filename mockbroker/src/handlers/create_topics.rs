@@ -19,7 +19,7 @@ pub fn handle(
     _version: i16,
     request: &CreateTopicsRequest,
 ) -> ResponseKind {
-    let now = Instant::now();
+    let now = cluster.now();
     let topics = cluster.update(now, |c| {
         request
             .topics

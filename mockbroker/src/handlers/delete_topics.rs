@@ -3,7 +3,6 @@
 use ktrial_protocol::ResponseError;
 use ktrial_protocol::messages::delete_topics_response::DeletableTopicResult;
 use ktrial_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, ResponseKind};
-use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::{code, topic_name};
@@ -31,7 +30,7 @@ pub fn handle(
             .map(|n| (Some(n.0.to_string()), Uuid::nil()))
             .collect()
     };
-    let responses = cluster.update(Instant::now(), |c| {
+    let responses = cluster.update(cluster.now(), |c| {
         wanted
             .into_iter()
             .map(|(name, id)| {

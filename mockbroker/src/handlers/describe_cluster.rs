@@ -5,13 +5,12 @@ use ktrial_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use ktrial_protocol::messages::{
     BrokerId, DescribeClusterRequest, DescribeClusterResponse, ResponseKind,
 };
-use tokio::time::Instant;
 
 use crate::shared::SharedCluster;
 
 /// Handles a DescribeCluster request.
 pub fn handle(cluster: &SharedCluster, _request: &DescribeClusterRequest) -> ResponseKind {
-    let response = cluster.read(Instant::now(), |c| {
+    let response = cluster.read(cluster.now(), |c| {
         let brokers = c
             .brokers()
             .iter()

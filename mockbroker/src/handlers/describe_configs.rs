@@ -6,7 +6,6 @@ use ktrial_protocol::messages::describe_configs_response::{
 };
 use ktrial_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse, ResponseKind};
 use ktrial_protocol::{ResponseError, StrBytes};
-use tokio::time::Instant;
 
 use super::code;
 use crate::model::{Cluster, ConfigEntry};
@@ -25,7 +24,7 @@ pub(crate) const DEFAULT_CONFIG: i8 = 5;
 
 /// Handles a DescribeConfigs request.
 pub fn handle(cluster: &SharedCluster, request: &DescribeConfigsRequest) -> ResponseKind {
-    let results = cluster.read(Instant::now(), |c| {
+    let results = cluster.read(cluster.now(), |c| {
         request
             .resources
             .iter()

@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use ktrial_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use ktrial_protocol::messages::{FetchRequest, FetchResponse, ResponseKind};
-use tokio::time::{Duration, Instant};
+use tokio::time::Duration;
 
 use super::{RequestContext, code};
 use crate::model::Cluster;
@@ -19,7 +19,7 @@ pub async fn handle(
     ctx: &RequestContext,
     request: &FetchRequest,
 ) -> ResponseKind {
-    let start = Instant::now();
+    let start = cluster.now();
     let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
     let ready = |c: &mut Cluster, _| {
         let (response, bytes, errors) = read(c, ctx, request);
@@ -28,7 +28,7 @@ pub async fn handle(
     let wait = Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
     let response = match cluster.wait_until(start + wait, ready).await {
         Some(response) => response,
-        None => cluster.read(Instant::now(), |c| read(c, ctx, request).0),
+        None => cluster.read(cluster.now(), |c| read(c, ctx, request).0),
     };
     ResponseKind::Fetch(response)
 }

@@ -4,13 +4,12 @@
 use ktrial_protocol::messages::{
     InitProducerIdRequest, InitProducerIdResponse, ProducerId, ResponseKind,
 };
-use tokio::time::Instant;
 
 use crate::shared::SharedCluster;
 
 /// Handles an InitProducerId request.
 pub fn handle(cluster: &SharedCluster, _request: &InitProducerIdRequest) -> ResponseKind {
-    let (id, epoch) = cluster.update(Instant::now(), |c| c.allocate_producer_id());
+    let (id, epoch) = cluster.update(cluster.now(), |c| c.allocate_producer_id());
     ResponseKind::InitProducerId(
         InitProducerIdResponse::default()
             .with_producer_id(ProducerId(id))

@@ -5,7 +5,6 @@ use ktrial_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use ktrial_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse, ResponseKind};
-use tokio::time::Instant;
 
 use super::{RequestContext, code};
 use crate::shared::SharedCluster;
@@ -20,7 +19,7 @@ pub fn handle(
     version: i16,
     request: &ListOffsetsRequest,
 ) -> ResponseKind {
-    let topics = cluster.read(Instant::now(), |c| {
+    let topics = cluster.read(cluster.now(), |c| {
         request
             .topics
             .iter()

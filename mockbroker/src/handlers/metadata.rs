@@ -21,7 +21,7 @@ pub fn handle(
     request: &MetadataRequest,
 ) -> ResponseKind {
     let auto_create = version < 4 || request.allow_auto_topic_creation;
-    let now = Instant::now();
+    let now = cluster.now();
     cluster.update(now, |c| {
         let all = match &request.topics {
             None => true,
@@ -48,9 +48,9 @@ pub fn handle(
                 })
                 .collect()
         };
+        // Only running brokers, as Kafka's metadata cache lists only live ones.
         let brokers = c
-            .brokers()
-            .iter()
+            .live_brokers()
             .map(|b| {
                 MetadataResponseBroker::default()
                     .with_node_id(BrokerId(b.id))
@@ -102,7 +102,10 @@ fn describe(name: &str, topic: Result<&Topic, ResponseError>) -> MetadataRespons
         .partitions()
         .iter()
         .map(|p| {
+            // An offline partition (leader -1) is LEADER_NOT_AVAILABLE (`MetadataCache`).
+            let error = (!p.is_online()).then_some(ResponseError::LeaderNotAvailable);
             MetadataResponsePartition::default()
+                .with_error_code(code(error))
                 .with_partition_index(p.index())
                 .with_leader_id(BrokerId(p.leader()))
                 .with_leader_epoch(p.leader_epoch())

@@ -9,7 +9,7 @@ use ktrial_protocol::messages::produce_response::{
     LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse, TopicProduceResponse,
 };
 use ktrial_protocol::messages::{BrokerId, ProduceRequest, ProduceResponse, ResponseKind};
-use tokio::time::{Duration, Instant};
+use tokio::time::Duration;
 
 use super::{Outcome, RequestContext, code, topic_name};
 use crate::model::{Cluster, PartitionProduce, ProduceOutcome};
@@ -26,7 +26,7 @@ pub async fn handle(
     request: &ProduceRequest,
 ) -> Outcome {
     let broker = ctx.broker;
-    let start = Instant::now();
+    let start = cluster.now();
     let mut outcome = cluster.update(start, |c| {
         let mut outcome = c.produce(broker, version, request, start);
         c.complete_produce(broker, &mut outcome, false);
@@ -50,12 +50,12 @@ pub async fn handle(
             })
             .await;
         if answered.is_none() {
-            cluster.read(Instant::now(), |c| {
+            cluster.read(cluster.now(), |c| {
                 c.complete_produce(broker, &mut outcome, true)
             });
         }
     }
-    let response = cluster.read(Instant::now(), |c| response(c, version, &outcome));
+    let response = cluster.read(cluster.now(), |c| response(c, version, &outcome));
     Outcome::Respond(Box::new(ResponseKind::Produce(response)))
 }
 
@@ -94,8 +94,7 @@ fn response(c: &Cluster, version: i16, outcome: &ProduceOutcome) -> ProduceRespo
         }
     }
     let node_endpoints = if hinted {
-        c.brokers()
-            .iter()
+        c.live_brokers()
             .map(|b| {
                 NodeEndpoint::default()
                     .with_node_id(BrokerId(b.id))

@@ -99,8 +99,9 @@ pub struct Cluster {
     pub(crate) topics: BTreeMap<String, Topic>,
     topics_created: u64,
     next_producer_id: i64,
-    replication_delays: BTreeMap<BrokerId, Duration>,
+    pub(crate) replication_delays: BTreeMap<BrokerId, Duration>,
     pub(crate) clock: WallClock,
+    pub(crate) disruptions: super::events::Disruptions,
     pub(crate) groups: crate::groups::GroupCoordinator,
 }
 
@@ -123,6 +124,7 @@ impl Cluster {
             next_producer_id: 1,
             replication_delays: BTreeMap::new(),
             clock,
+            disruptions: super::events::Disruptions::default(),
         }
     }
 
@@ -144,9 +146,14 @@ impl Cluster {
         }
     }
 
-    /// The controller Metadata names: the lowest broker id.
+    /// The controller Metadata names: the lowest running broker id.
     pub fn controller_id(&self) -> BrokerId {
-        self.brokers.first().map_or(-1, |b| b.id)
+        self.live_brokers().next().map_or(-1, |b| b.id)
+    }
+
+    /// The running brokers, by id (Metadata lists only these).
+    pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerInfo> {
+        self.brokers.iter().filter(|b| self.is_broker_up(b.id))
     }
 
     /// Topics by name.
@@ -295,36 +302,24 @@ impl Cluster {
             .unwrap_or(self.config.min_insync_replicas)
     }
 
-    /// Brings every partition's followers, ISR and high watermark up to `now`.
+    /// Applies the cluster events due by `now`, then brings every partition's followers, ISR
+    /// and high watermark up to it.
     pub fn tick(&mut self, now: Instant) {
-        let lag_max = self.config.replica_lag_time_max;
-        for (name, topic) in &mut self.topics {
-            for partition in &mut topic.partitions {
-                partition.tick(name, now, &self.replication_delays, lag_max);
-            }
-        }
+        self.run_due_events(now);
+        self.tick_replication(now);
         self.groups.on_time(now);
     }
 
     /// Brings one partition up to `now` (after an append, without walking every topic).
     pub(crate) fn tick_partition(&mut self, topic: &str, partition: i32, now: Instant) {
-        let lag_max = self.config.replica_lag_time_max;
-        if let Some(p) = self
-            .topics
-            .get_mut(topic)
-            .and_then(|t| t.partition_mut(partition))
-        {
-            p.tick(topic, now, &self.replication_delays, lag_max);
-        }
+        self.tick_one(topic, partition, now);
     }
 
-    /// When replication next changes something by itself (a follower copy, an ISR shrink).
+    /// When replication or a scheduled event next changes something by itself (a follower
+    /// copy, an ISR shrink, an event's time).
     pub fn next_deadline(&self) -> Option<Instant> {
-        let lag_max = self.config.replica_lag_time_max;
-        self.topics
-            .values()
-            .flat_map(|t| &t.partitions)
-            .filter_map(|p| p.next_deadline(&self.replication_delays, lag_max))
+        self.replication_deadline()
+            .into_iter()
             .chain(self.groups.next_deadline())
             .min()
     }

@@ -81,6 +81,13 @@ impl PartitionLog {
         Ok(&self.batches[self.batches.len() - 1])
     }
 
+    /// Cuts the log at `offset` (a batch boundary): the batches from there on are gone.
+    pub(crate) fn truncate_to(&mut self, offset: i64) {
+        let keep = self.batch_index(offset);
+        self.batches.truncate(keep);
+        self.log_end_offset = offset.max(self.log_start_offset);
+    }
+
     /// The log end offset as it was at `at`: what a follower that copies with a delay has.
     pub(crate) fn end_offset_at(&self, at: Instant) -> i64 {
         let appended = self.batches.partition_point(|b| b.appended_at <= at);

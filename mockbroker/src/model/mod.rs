@@ -3,6 +3,7 @@
 //!
 //! - [`cluster`]: brokers, topics, producer ids, replication delays, the wall clock.
 //! - [`partition`]: replicas, leader and epoch, ISR, follower log ends, high watermark.
+//! - [`events`]: elections, brokers down and up, stalls, latency; scheduled events; notices.
 //! - [`log`]: a partition's batches with broker-assigned offsets.
 //! - [`producer_state`]: idempotent-producer epochs, sequences and the duplicate cache.
 //! - [`produce`]: validation, append and the acks semantics.
@@ -11,6 +12,7 @@
 
 pub mod cluster;
 pub mod config;
+pub mod events;
 pub mod log;
 pub mod partition;
 pub mod produce;
@@ -20,7 +22,8 @@ pub mod stored_record;
 
 pub use cluster::{BrokerId, BrokerInfo, Cluster, Topic, WallClock};
 pub use config::{ClusterConfig, ConfigEntry, InvalidConfigValue, TimestampType, TopicConfig};
-pub use partition::Partition;
+pub use events::{EventError, Notice, NoticeKind};
+pub use partition::{Partition, Truncation};
 pub use produce::{PartitionProduce, PartitionResponse, ProduceOutcome};
 pub use read::FetchedPartition;
 pub use stored_record::{BatchInfo, StoredRecord};

@@ -1,7 +1,9 @@
 //! One partition: replica assignment, leader and leader epoch, the ISR, the leader's log, each
 //! follower's log end offset, and the high watermark. Followers copy the leader after their
 //! broker's replication delay; the ISR shrinks and grows as `Partition.maybeShrinkIsr` /
-//! `maybeExpandIsr` do (apache/kafka `core/.../cluster/Partition.scala`).
+//! `maybeExpandIsr` do (apache/kafka `core/.../cluster/Partition.scala`). Elections move the
+//! leadership: the log is cut to the new leader's end (what it had not copied is lost), and the
+//! leader epoch goes up; a partition whose leader died with no live ISR member goes offline.
 
 use core::time::Duration;
 use std::collections::BTreeMap;
@@ -32,8 +34,41 @@ pub struct Partition {
     isr: Vec<BrokerId>,
     followers: BTreeMap<BrokerId, FollowerState>,
     high_watermark: i64,
+    /// False while the partition has no leader (the last one died with no live ISR member);
+    /// `leader` then names the replica whose log the partition keeps.
+    online: bool,
     pub(crate) log: PartitionLog,
     pub(crate) producers: ProducerStates,
+}
+
+/// How followers copy: each broker's replication delay, `replica.lag.time.max.ms`, and the
+/// followers that cannot copy (a broker down: `None`; a stalled one: until when).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Replication<'a> {
+    pub(crate) delays: &'a BTreeMap<BrokerId, Duration>,
+    pub(crate) lag_max: Duration,
+    pub(crate) frozen: &'a BTreeMap<BrokerId, Option<Instant>>,
+}
+
+impl Replication<'_> {
+    fn is_frozen(&self, broker: BrokerId, now: Instant) -> bool {
+        self.frozen
+            .get(&broker)
+            .is_some_and(|until| until.is_none_or(|until| until > now))
+    }
+}
+
+/// Records cut from a log when a replica that lacked them became leader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Truncation {
+    /// First offset lost (the new leader's log end).
+    pub from_offset: i64,
+    /// One past the last offset lost (the old leader's log end).
+    pub to_offset: i64,
+    /// How many records were lost.
+    pub records: i64,
+    /// Whether any of them was below the high watermark (committed, as acks=all saw it).
+    pub committed: bool,
 }
 
 impl Partition {
@@ -57,6 +92,7 @@ impl Partition {
             replicas,
             followers,
             high_watermark: 0,
+            online: true,
             log: PartitionLog::default(),
             producers: ProducerStates::default(),
         }
@@ -72,9 +108,9 @@ impl Partition {
         &self.replicas
     }
 
-    /// The current leader.
+    /// The current leader, -1 while the partition is offline.
     pub fn leader(&self) -> BrokerId {
-        self.leader
+        if self.online { self.leader } else { -1 }
     }
 
     /// The current leader epoch.
@@ -112,16 +148,17 @@ impl Partition {
 
     /// Brings followers, ISR and high watermark to `now`. `delays` holds each broker's
     /// replication delay (none means it copies at once).
-    pub(crate) fn tick(
-        &mut self,
-        topic: &str,
-        now: Instant,
-        delays: &BTreeMap<BrokerId, Duration>,
-        lag_max: Duration,
-    ) {
+    pub(crate) fn tick(&mut self, topic: &str, now: Instant, replication: Replication<'_>) {
+        if !self.online {
+            return;
+        }
+        let lag_max = replication.lag_max;
         let leader_end = self.log.log_end_offset();
         for (id, follower) in &mut self.followers {
-            let delay = delays.get(id).copied().unwrap_or_default();
+            if replication.is_frozen(*id, now) {
+                continue;
+            }
+            let delay = replication.delays.get(id).copied().unwrap_or_default();
             if let Some(copied_as_of) = now.checked_sub(delay) {
                 let end = self.log.end_offset_at(copied_as_of);
                 follower.log_end_offset = follower.log_end_offset.max(end);
@@ -152,7 +189,11 @@ impl Partition {
         let rejoining: Vec<BrokerId> = self
             .followers
             .iter()
-            .filter(|(id, f)| !self.isr.contains(id) && f.log_end_offset >= self.high_watermark)
+            .filter(|(id, f)| {
+                !self.isr.contains(id)
+                    && f.log_end_offset >= self.high_watermark
+                    && !replication.is_frozen(**id, now)
+            })
             .map(|(id, _)| *id)
             .collect();
         if !rejoining.is_empty() {
@@ -188,21 +229,27 @@ impl Partition {
 
     /// The next instant at which [`Partition::tick`] would change something on its own: a
     /// follower copying a batch, or a lagging follower overstaying `lag_max`.
-    pub(crate) fn next_deadline(
-        &self,
-        delays: &BTreeMap<BrokerId, Duration>,
-        lag_max: Duration,
-    ) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self, replication: Replication<'_>) -> Option<Instant> {
+        if !self.online {
+            return None;
+        }
+        let lag_max = replication.lag_max;
         let leader_end = self.log.log_end_offset();
         self.followers
             .iter()
             .filter(|(_, f)| f.log_end_offset < leader_end)
             .flat_map(|(id, f)| {
-                let delay = delays.get(id).copied().unwrap_or_default();
+                let delay = replication.delays.get(id).copied().unwrap_or_default();
                 let copy = self
                     .log
                     .appended_at(f.log_end_offset)
                     .and_then(|t| t.checked_add(delay));
+                // A stalled follower copies when its stall ends; a stopped one not at all.
+                let copy = match replication.frozen.get(id) {
+                    None => copy,
+                    Some(None) => None,
+                    Some(Some(until)) => copy.map(|t| t.max(*until)),
+                };
                 let shrink = self
                     .isr
                     .contains(id)
@@ -215,5 +262,72 @@ impl Partition {
             })
             .flatten()
             .min()
+    }
+}
+
+impl Partition {
+    /// Whether the partition has a leader.
+    pub fn is_online(&self) -> bool {
+        self.online
+    }
+
+    /// Makes `leader` the leader (a replica), bumping the leader epoch. Its log end becomes the
+    /// partition's: the records it had not copied are cut and reported, the others' log ends
+    /// are capped there. `unclean` leaves it alone in the ISR (`Partition.makeLeader`).
+    pub(crate) fn elect(
+        &mut self,
+        leader: BrokerId,
+        unclean: bool,
+        now: Instant,
+    ) -> Option<Truncation> {
+        let old_end = self.log.log_end_offset();
+        let new_end = self.replica_log_end_offset(leader).unwrap_or(old_end);
+        let truncation = (new_end < old_end).then(|| {
+            self.log.truncate_to(new_end);
+            self.producers = ProducerStates::rebuild(&self.log);
+            Truncation {
+                from_offset: new_end,
+                to_offset: old_end,
+                records: old_end - new_end,
+                committed: new_end < self.high_watermark,
+            }
+        });
+        if leader != self.leader {
+            self.followers.remove(&leader);
+            self.followers.insert(
+                self.leader,
+                FollowerState {
+                    log_end_offset: new_end,
+                    last_caught_up: now,
+                },
+            );
+        }
+        for follower in self.followers.values_mut() {
+            follower.log_end_offset = follower.log_end_offset.min(new_end);
+        }
+        self.leader = leader;
+        self.leader_epoch += 1;
+        self.online = true;
+        if unclean {
+            self.isr = vec![leader];
+        }
+        self.high_watermark = self.high_watermark.min(new_end);
+        self.advance_high_watermark();
+        truncation
+    }
+
+    /// No leader any more: the last one died and no other ISR member lives. The ISR keeps it,
+    /// so that it leads again when it returns (Kafka keeps the last ISR member).
+    pub(crate) fn go_offline(&mut self) {
+        self.online = false;
+        self.leader_epoch += 1;
+    }
+
+    /// Removes a follower from the ISR (its broker stopped); the leader stays.
+    pub(crate) fn remove_from_isr(&mut self, broker: BrokerId) {
+        if broker != self.leader || !self.online {
+            self.isr.retain(|id| *id != broker);
+            self.advance_high_watermark();
+        }
     }
 }

@@ -88,6 +88,18 @@ impl ProducerStates {
         }
     }
 
+    /// The states a log's batches leave behind, as Kafka rebuilds them after a truncation
+    /// (`UnifiedLog.rebuildProducerState`).
+    pub(crate) fn rebuild(log: &super::log::PartitionLog) -> Self {
+        let mut states = Self::default();
+        for batch in log.batches() {
+            if let Ok(parsed) = ktrial_protocol::records::RecordBatch::parse(&batch.bytes) {
+                states.record(parsed.header(), batch.base_offset, -1);
+            }
+        }
+        states
+    }
+
     /// Records an appended batch; a new epoch starts a fresh cache.
     pub fn record(&mut self, batch: &BatchHeader, first_offset: i64, log_append_time: i64) {
         if batch.producer_id == NO_PRODUCER_ID {

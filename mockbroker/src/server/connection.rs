@@ -2,7 +2,10 @@
 //! answer, then read the next. Like Kafka, a connection processes one request at a time
 //! (`SocketServer` mutes a channel until its response is sent), so pipelined requests are
 //! answered strictly in order and a slow acks=all produce or fetch holds only its own
-//! connection. Bad input closes only this connection, with one log line.
+//! connection. Bad input closes only this connection, with one log line. Each request goes
+//! through [`exchange`](super::exchange) (journal, interceptor, fault plan, handler); a lost
+//! response silences the connection for good, as a dead peer would, and a throttled response
+//! holds the next request for the throttle time, as Kafka mutes a throttled channel.
 
 use bytes::BytesMut;
 use ktrial_protocol::ProtocolError;
@@ -14,8 +17,9 @@ use tokio::sync::watch;
 use tokio::time::{Duration, timeout};
 use tracing::{debug, warn};
 
+use super::exchange::{Step, exchange};
 use super::listener::Listener;
-use crate::handlers::{self, Outcome, RequestContext, api_versions};
+use crate::handlers::{RequestContext, api_versions};
 use crate::shared::SharedCluster;
 
 /// `connections.max.idle.ms`: a connection silent for this long is closed.
@@ -68,6 +72,8 @@ async fn requests<L: Listener>(
     mut decoder: FrameDecoder,
 ) -> End {
     let mut buf = BytesMut::with_capacity(INITIAL_BUFFER);
+    let mut silent = false;
+    let mut held_until = None;
     loop {
         let frame = loop {
             match decoder.decode(&mut buf) {
@@ -85,42 +91,49 @@ async fn requests<L: Listener>(
                 Ok(Ok(_)) => {}
             }
         };
+        if silent {
+            // A dead peer hears nothing: read and forget until the client gives up.
+            continue;
+        }
+        if let Some(until) = held_until.take() {
+            cluster.clock().sleep_until(until).await;
+        }
         let Ok(prefix) = peek_request_prefix(&frame) else {
             return End::Closed(format!(
                 "frame of {} bytes is too short for a header",
                 frame.len()
             ));
         };
-        let (answer, version) = match decode_request(frame) {
+        let step = match decode_request(frame) {
             Ok(request) if !api_versions::is_unsupported(request.api_key, request.version()) => {
-                let version = request.version();
-                (handlers::handle(cluster, ctx, request).await, version)
+                exchange(cluster, ctx, request).await
             }
-            Ok(_) => (
-                Outcome::Respond(Box::new(api_versions::unsupported_version())),
-                0,
-            ),
+            Ok(_) => unsupported(prefix.correlation_id),
             Err(ProtocolError::UnsupportedVersion { api_key, .. })
                 if api_key == ApiKey::ApiVersions as i16 =>
             {
-                (
-                    Outcome::Respond(Box::new(api_versions::unsupported_version())),
-                    0,
-                )
+                unsupported(prefix.correlation_id)
             }
             Err(e) => return End::Closed(format!("undecodable request: {e}")),
         };
-        let response = match answer {
-            Outcome::Respond(body) => body,
-            Outcome::NoResponse => continue,
-            Outcome::Close(reason) => return End::Closed(reason),
-        };
-        let bytes = match encode_response(prefix.correlation_id, version, &response) {
-            Ok(bytes) => bytes,
-            Err(e) => return End::Closed(format!("cannot encode the response: {e}")),
-        };
-        if let Err(e) = stream.write_all(&bytes).await {
-            return End::Closed(format!("write failed: {e}"));
+        match step {
+            Step::Send(bytes, throttle) => {
+                if let Err(e) = stream.write_all(&bytes).await {
+                    return End::Closed(format!("write failed: {e}"));
+                }
+                held_until = throttle.map(|t| cluster.now() + t);
+            }
+            Step::Nothing => {}
+            Step::Silence => silent = true,
+            Step::Close(reason) => return End::Closed(reason),
         }
+    }
+}
+
+/// ApiVersions v0 with UNSUPPORTED_VERSION, which every client understands (KIP-511).
+fn unsupported(correlation_id: i32) -> Step {
+    match encode_response(correlation_id, 0, &api_versions::unsupported_version()) {
+        Ok(bytes) => Step::Send(bytes, None),
+        Err(e) => Step::Close(format!("cannot encode the response: {e}")),
     }
 }

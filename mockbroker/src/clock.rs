@@ -1,0 +1,96 @@
+//! The cluster's one clock. Every `now` the servers hand the model, every journal time and every
+//! timer deadline comes from here, never from a caller's own `Instant::now()`: under turmoil each
+//! simulated host runs its own tokio runtime, and instants read on different hosts would not
+//! agree. The default reads tokio's clock (so `tokio::time::pause` drives it); a simulation
+//! passes its own "time since the cluster started".
+
+use core::fmt;
+use core::time::Duration;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+/// Time since the cluster started, as a shared function.
+pub type ElapsedFn = Arc<dyn Fn() -> Duration + Send + Sync>;
+
+/// The cluster clock: a fixed origin plus the elapsed time an [`ElapsedFn`] reports.
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
+/// use std::time::Duration;
+/// use ktrial_mockbroker::Clock;
+///
+/// let ms = Arc::new(AtomicU64::new(0));
+/// let source = Arc::clone(&ms);
+/// let clock = Clock::from_fn(Arc::new(move || Duration::from_millis(source.load(Ordering::SeqCst))));
+/// let start = clock.now();
+/// ms.store(250, Ordering::SeqCst);
+/// assert_eq!(clock.elapsed_ms(), 250);
+/// assert_eq!(clock.now() - start, Duration::from_millis(250));
+/// ```
+#[derive(Clone)]
+pub struct Clock {
+    origin: Instant,
+    elapsed: ElapsedFn,
+}
+
+impl fmt::Debug for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Clock")
+            .field("elapsed_ms", &self.elapsed_ms())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Clock {
+    /// Tokio's clock, started now.
+    fn default() -> Self {
+        let origin = Instant::now();
+        Self {
+            origin,
+            elapsed: Arc::new(move || origin.elapsed()),
+        }
+    }
+}
+
+impl Clock {
+    /// A clock that reads `elapsed` for the time since the cluster started.
+    pub fn from_fn(elapsed: ElapsedFn) -> Self {
+        Self {
+            origin: Instant::now(),
+            elapsed,
+        }
+    }
+
+    /// The instant the cluster started, on this clock.
+    pub fn origin(&self) -> Instant {
+        self.origin
+    }
+
+    /// The current instant: origin plus the time elapsed.
+    pub fn now(&self) -> Instant {
+        self.origin + (self.elapsed)()
+    }
+
+    /// Milliseconds since the cluster started.
+    pub fn elapsed_ms(&self) -> u64 {
+        millis((self.elapsed)())
+    }
+
+    /// Milliseconds from the origin to `at` (0 before it).
+    pub fn ms_at(&self, at: Instant) -> u64 {
+        millis(at.saturating_duration_since(self.origin))
+    }
+
+    /// Sleeps (on the caller's runtime) until this clock reads `deadline`.
+    pub async fn sleep_until(&self, deadline: Instant) {
+        let left = deadline.saturating_duration_since(self.now());
+        if !left.is_zero() {
+            tokio::time::sleep(left).await;
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

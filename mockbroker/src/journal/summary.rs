@@ -1,0 +1,192 @@
+//! Compact one-line summaries of request and response bodies for the journal: topics and
+//! partitions with record counts and base offsets for Produce, offsets and high watermarks for
+//! Fetch, error codes by name, leaders for Metadata. In request order, never map order.
+
+use core::fmt::Write;
+
+use bytes::Bytes;
+use ktrial_protocol::messages::{RequestKind, ResponseKind};
+use ktrial_protocol::records::parse_batches;
+use uuid::Uuid;
+
+use crate::faults::ErrorCode;
+
+/// A request body in one line.
+pub fn request_summary(request: &RequestKind) -> String {
+    let mut out = String::new();
+    match request {
+        RequestKind::Produce(body) => {
+            let _ = write!(out, "acks={}", body.acks);
+            for topic in &body.topic_data {
+                for p in &topic.partition_data {
+                    let (batches, records) = count(p.records.as_ref());
+                    let _ = write!(
+                        out,
+                        " {}-{}:{records} records/{batches} batches",
+                        topic.name.0, p.index
+                    );
+                    if let Some((id, sequence)) = producer(p.records.as_ref()) {
+                        let _ = write!(out, " pid={id} seq={sequence}");
+                    }
+                }
+            }
+        }
+        RequestKind::Fetch(body) => {
+            for topic in &body.topics {
+                let name = topic_label(topic.topic.0.as_str(), topic.topic_id);
+                for p in &topic.partitions {
+                    let _ = write!(out, " {name}-{}@{}", p.partition, p.fetch_offset);
+                }
+            }
+        }
+        RequestKind::ListOffsets(body) => {
+            for topic in &body.topics {
+                for p in &topic.partitions {
+                    let _ = write!(
+                        out,
+                        " {}-{} ts={}",
+                        topic.name.0, p.partition_index, p.timestamp
+                    );
+                }
+            }
+        }
+        RequestKind::Metadata(body) => match &body.topics {
+            None => out.push_str("all topics"),
+            Some(topics) => {
+                for t in topics {
+                    match &t.name {
+                        Some(name) => {
+                            let _ = write!(out, " {}", name.0);
+                        }
+                        None => {
+                            let _ = write!(out, " {}", t.topic_id);
+                        }
+                    }
+                }
+            }
+        },
+        _ => {}
+    }
+    out.trim_start().to_string()
+}
+
+/// A response body in one line.
+pub fn response_summary(response: &ResponseKind) -> String {
+    let mut out = String::new();
+    match response {
+        ResponseKind::Produce(body) => {
+            for topic in &body.responses {
+                for p in &topic.partition_responses {
+                    let _ = write!(
+                        out,
+                        " {}-{} {} @{}",
+                        topic.name.0,
+                        p.index,
+                        error_name(p.error_code),
+                        p.base_offset
+                    );
+                }
+            }
+        }
+        ResponseKind::Fetch(body) => {
+            if body.error_code != 0 {
+                let _ = write!(out, " {}", error_name(body.error_code));
+            }
+            for topic in &body.responses {
+                let name = topic_label(topic.topic.0.as_str(), topic.topic_id);
+                for p in &topic.partitions {
+                    let (batches, records) = count(p.records.as_ref());
+                    let _ = write!(
+                        out,
+                        " {name}-{} {} hw={} {records} records/{batches} batches",
+                        p.partition_index,
+                        error_name(p.error_code),
+                        p.high_watermark
+                    );
+                }
+            }
+        }
+        ResponseKind::ListOffsets(body) => {
+            for topic in &body.topics {
+                for p in &topic.partitions {
+                    let _ = write!(
+                        out,
+                        " {}-{} {} offset={}",
+                        topic.name.0,
+                        p.partition_index,
+                        error_name(p.error_code),
+                        p.offset
+                    );
+                }
+            }
+        }
+        ResponseKind::Metadata(body) => {
+            let brokers: Vec<i32> = body.brokers.iter().map(|b| b.node_id.0).collect();
+            let _ = write!(out, "brokers={brokers:?}");
+            for topic in &body.topics {
+                let name = topic.name.as_ref().map_or("?", |n| n.0.as_str());
+                if topic.error_code != 0 {
+                    let _ = write!(out, " {name} {}", error_name(topic.error_code));
+                }
+                for p in &topic.partitions {
+                    let _ = write!(
+                        out,
+                        " {name}-{}:L{}e{}",
+                        p.partition_index, p.leader_id.0, p.leader_epoch
+                    );
+                    if p.error_code != 0 {
+                        let _ = write!(out, "({})", error_name(p.error_code));
+                    }
+                }
+            }
+        }
+        ResponseKind::InitProducerId(body) => {
+            let _ = write!(
+                out,
+                "{} pid={} epoch={}",
+                error_name(body.error_code),
+                body.producer_id.0,
+                body.producer_epoch
+            );
+        }
+        ResponseKind::ApiVersions(body) if body.error_code != 0 => {
+            out.push_str(&error_name(body.error_code));
+        }
+        _ => {}
+    }
+    out.trim_start().to_string()
+}
+
+fn topic_label(name: &str, id: Uuid) -> String {
+    if name.is_empty() {
+        id.to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+fn error_name(code: i16) -> String {
+    ErrorCode::from_code(code).map_or_else(|_| code.to_string(), ErrorCode::name)
+}
+
+/// Batches and records in a records field (what parses of it).
+fn count(records: Option<&Bytes>) -> (usize, i64) {
+    records.map_or((0, 0), |bytes| {
+        parse_batches(bytes.clone()).map_while(Result::ok).fold(
+            (0, 0),
+            |(batches, records), batch| {
+                (
+                    batches + 1,
+                    records + i64::from(batch.header().records_count),
+                )
+            },
+        )
+    })
+}
+
+/// The idempotent producer id and first sequence of a Produce batch, if it has one.
+fn producer(records: Option<&Bytes>) -> Option<(i64, i32)> {
+    let batch = parse_batches(records?.clone()).next()?.ok()?;
+    let header = batch.header();
+    (header.producer_id >= 0).then_some((header.producer_id, header.base_sequence))
+}
