@@ -340,11 +340,8 @@ impl Cluster {
             let in_isr = p.isr().contains(&broker);
             match (led, successor) {
                 (true, Some(leader)) => {
-                    if let Some(p) = self.partition_mut(&topic, index) {
-                        p.remove_from_isr(broker);
-                    }
-                    // The ISR change shows in the election's notice (the old leader left).
                     self.elect(&topic, index, leader, false, now);
+                    self.shrink_isr(&topic, index, broker, now);
                 }
                 (true, None) => {
                     if let Some(p) = self.partition_mut(&topic, index) {
