@@ -481,3 +481,82 @@ async fn a_full_buffer_fails_try_send_at_once_and_send_after_max_block() {
         1 + accepted
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_refreshes_every_max_age_so_a_moved_leader_costs_no_retry() {
+    let cluster = TestCluster::rdkafka_mock(2);
+    cluster.create_topic("moves", 1);
+    cluster.mock.partition_leader("moves", 0, Some(1)).unwrap();
+    let producer = builder(&cluster.bootstrap(), &[("metadata.max.age.ms", "200")])
+        .build()
+        .await
+        .unwrap();
+    producer
+        .send(ProducerRecord::new("moves").value(b"1"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    cluster.mock.partition_leader("moves", 0, Some(2)).unwrap();
+    // Longer than metadata.max.age.ms: the periodic refresh learns the new leader.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let meta = producer
+        .send(ProducerRecord::new("moves").value(b"2"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(meta.offset, 1);
+    assert_eq!(
+        producer.statistics().records_retried,
+        0,
+        "sent to the new leader first time"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_slower_than_request_timeout_fails_records_within_delivery_timeout() {
+    let cluster = TestCluster::rdkafka_mock(1);
+    cluster.create_topic("slow", 1);
+    let producer = builder(
+        &cluster.bootstrap(),
+        &[
+            ("request.timeout.ms", "500"),
+            ("delivery.timeout.ms", "1200"),
+            ("retry.backoff.ms", "20"),
+        ],
+    )
+    .build()
+    .await
+    .unwrap();
+    producer
+        .send(ProducerRecord::new("slow").value(b"warm"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    cluster
+        .mock
+        .broker_round_trip_time(1, Duration::from_secs(3))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = producer
+        .send(ProducerRecord::new("slow").value(b"late"))
+        .await
+        .unwrap()
+        .await
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(
+            err,
+            ProducerError::DeliveryTimeout(_) | ProducerError::Broker { .. }
+        ),
+        "{err}"
+    );
+    assert!(waited < Duration::from_millis(2500), "{waited:?}");
+    cluster
+        .mock
+        .broker_round_trip_time(1, Duration::ZERO)
+        .unwrap();
+}
