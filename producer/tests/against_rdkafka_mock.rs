@@ -560,3 +560,37 @@ async fn a_broker_slower_than_request_timeout_fails_records_within_delivery_time
         .broker_round_trip_time(1, Duration::ZERO)
         .unwrap();
 }
+
+/// A transport that counts connections, wrapping TCP: the producer reaches brokers only
+/// through the transport it is given (the harness plugs in a simulated network the same way).
+struct CountingTransport(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl ktrial_producer::Transport for CountingTransport {
+    fn connect<'a>(&'a self, addr: &'a str) -> ktrial_producer::transport::ConnectFuture<'a> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ktrial_producer::TcpTransport.connect(addr)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_go_through_the_given_transport_one_per_broker() {
+    let cluster = TestCluster::rdkafka_mock(3);
+    cluster.create_topic("via", 6);
+    let connects = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let producer = builder(&cluster.bootstrap(), &[])
+        .transport(CountingTransport(connects.clone()))
+        .build()
+        .await
+        .unwrap();
+    for p in 0..6 {
+        producer
+            .send(ProducerRecord::new("via").partition(p).value(b"v"))
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    // One bootstrap connection, then one per broker leading a partition (at most 3).
+    let n = connects.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((2..=4).contains(&n), "{n} connections");
+}
