@@ -518,10 +518,12 @@ impl Sender {
             }
             ConnEvent::Closed { node, error } => {
                 debug!(node, %error, "connection closed");
-                self.conns.remove(&node);
-                let backoff = self.backoff.delay(0, &mut self.rng);
-                self.down_until.insert(node, Instant::now() + backoff);
-                self.metadata_stale = true;
+                // A connection released on purpose (bootstrap) is already gone from `conns`.
+                if self.conns.remove(&node).is_some() {
+                    let backoff = self.backoff.delay(0, &mut self.rng);
+                    self.down_until.insert(node, Instant::now() + backoff);
+                    self.metadata_stale = true;
+                }
             }
             ConnEvent::Response { node, tag, result } => self.handle_response(node, tag, result),
         }
@@ -547,6 +549,7 @@ impl Sender {
                 match result {
                     Ok(Some(ResponseKind::Metadata(response))) => {
                         self.metadata.apply(&response, now);
+                        self.release_bootstrap_connections();
                         self.publish_topics(now);
                     }
                     other => {
@@ -603,6 +606,16 @@ impl Sender {
                 }
             }
         }
+    }
+
+    /// Once the cluster's brokers are known, the bootstrap connections (duplicates of broker
+    /// connections) are closed, keeping one connection per broker.
+    fn release_bootstrap_connections(&mut self) {
+        if self.metadata.broker_ids().next().is_none() {
+            return;
+        }
+        self.conns
+            .retain(|&node, slot| node > BOOTSTRAP_BASE || slot.in_flight > 0);
     }
 
     /// Publishes partition counts and errors of the wanted topics to `send`.
