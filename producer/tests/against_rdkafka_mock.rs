@@ -594,3 +594,50 @@ async fn connections_go_through_the_given_transport_one_per_broker() {
     let n = connects.load(std::sync::atomic::Ordering::SeqCst);
     assert!((2..=4).contains(&n), "{n} connections");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_sent_while_every_broker_is_down_arrive_once_they_return() {
+    let cluster = TestCluster::rdkafka_mock(2);
+    cluster.create_topic("outage", 2);
+    let producer = builder(
+        &cluster.bootstrap(),
+        &[
+            ("retry.backoff.ms", "20"),
+            ("retry.backoff.max.ms", "100"),
+            ("request.timeout.ms", "1000"),
+            ("metadata.recovery.strategy", "rebootstrap"),
+        ],
+    )
+    .build()
+    .await
+    .unwrap();
+    producer
+        .send(ProducerRecord::new("outage").value(b"warm"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    cluster.mock.broker_down(1).unwrap();
+    cluster.mock.broker_down(2).unwrap();
+    let mut deliveries = Vec::new();
+    for seq in 0..20 {
+        let v = value(seq, 16);
+        deliveries.push(
+            producer
+                .send(ProducerRecord::new("outage").value(&v))
+                .await
+                .unwrap(),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    cluster.mock.broker_up(1).unwrap();
+    cluster.mock.broker_up(2).unwrap();
+    for d in deliveries {
+        tokio::time::timeout(Duration::from_secs(20), d)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    producer.close(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(high_watermarks(&cluster.bootstrap(), "outage", 2), 21);
+}
