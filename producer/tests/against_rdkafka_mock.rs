@@ -254,12 +254,35 @@ async fn unknown_topic_without_auto_create_times_out_after_max_block() {
     );
 }
 
+/// A producer on a 2-partition topic of a 2-broker cluster, one record delivered (metadata and
+/// connections in place), then both brokers taken down.
+async fn warm_up_then_take_every_broker_down(
+    cluster: &TestCluster,
+    topic: &str,
+    properties: &[(&str, &str)],
+) -> Producer {
+    cluster.create_topic(topic, 2);
+    let producer = builder(&cluster.bootstrap(), properties)
+        .build()
+        .await
+        .unwrap();
+    producer
+        .send(ProducerRecord::new(topic).value(b"warm"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    cluster.mock.broker_down(1).unwrap();
+    cluster.mock.broker_down(2).unwrap();
+    producer
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_broker_down_fails_records_within_delivery_timeout() {
     let cluster = TestCluster::rdkafka_mock(2);
-    cluster.create_topic("down", 2);
-    let producer = builder(
-        &cluster.bootstrap(),
+    let producer = warm_up_then_take_every_broker_down(
+        &cluster,
+        "down",
         &[
             ("delivery.timeout.ms", "1500"),
             ("request.timeout.ms", "1000"),
@@ -267,17 +290,7 @@ async fn every_broker_down_fails_records_within_delivery_timeout() {
             ("retry.backoff.max.ms", "200"),
         ],
     )
-    .build()
-    .await
-    .unwrap();
-    producer
-        .send(ProducerRecord::new("down").value(b"warm"))
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    cluster.mock.broker_down(1).unwrap();
-    cluster.mock.broker_down(2).unwrap();
+    .await;
     let started = std::time::Instant::now();
     let deliveries: Vec<_> = futures::future::join_all(
         (0..10).map(|_| producer.send(ProducerRecord::new("down").value(b"lost"))),
@@ -598,9 +611,9 @@ async fn connections_go_through_the_given_transport_one_per_broker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_sent_while_every_broker_is_down_arrive_once_they_return() {
     let cluster = TestCluster::rdkafka_mock(2);
-    cluster.create_topic("outage", 2);
-    let producer = builder(
-        &cluster.bootstrap(),
+    let producer = warm_up_then_take_every_broker_down(
+        &cluster,
+        "outage",
         &[
             ("retry.backoff.ms", "20"),
             ("retry.backoff.max.ms", "100"),
@@ -608,17 +621,7 @@ async fn records_sent_while_every_broker_is_down_arrive_once_they_return() {
             ("metadata.recovery.strategy", "rebootstrap"),
         ],
     )
-    .build()
-    .await
-    .unwrap();
-    producer
-        .send(ProducerRecord::new("outage").value(b"warm"))
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    cluster.mock.broker_down(1).unwrap();
-    cluster.mock.broker_down(2).unwrap();
+    .await;
     let mut deliveries = Vec::new();
     for seq in 0..20 {
         let v = value(seq, 16);
