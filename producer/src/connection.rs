@@ -5,6 +5,7 @@
 //! everything in flight on it, as the Java client's `NetworkClient` does.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -81,7 +82,7 @@ struct Shared {
     node: i32,
     request_timeout: Duration,
     in_flight: Mutex<VecDeque<Pending>>,
-    closed: Mutex<bool>,
+    closed: AtomicBool,
     wake_reader: Notify,
     events: mpsc::UnboundedSender<ConnEvent>,
 }
@@ -96,15 +97,8 @@ impl Shared {
 
     /// Closes once: fails what is in flight, then reports the close.
     fn close(&self, error: ConnError) {
-        {
-            let mut closed = match self.closed.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            if *closed {
-                return;
-            }
-            *closed = true;
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
         }
         let pending: Vec<Pending> = self.lock_in_flight().drain(..).collect();
         for p in pending {
@@ -118,10 +112,7 @@ impl Shared {
     }
 
     fn is_closed(&self) -> bool {
-        match self.closed.lock() {
-            Ok(g) => *g,
-            Err(p) => *p.into_inner(),
-        }
+        self.closed.load(Ordering::Acquire)
     }
 
     fn fail(&self, tag: u64, error: ConnError) {
@@ -163,7 +154,7 @@ async fn run(
         node: params.node,
         request_timeout: params.request_timeout,
         in_flight: Mutex::new(VecDeque::new()),
-        closed: Mutex::new(false),
+        closed: AtomicBool::new(false),
         wake_reader: Notify::new(),
         events: events.clone(),
     });
