@@ -4,12 +4,13 @@
 //! - [`model`]: the cluster as plain data (replication, ISR, high watermark, idempotence).
 //! - [`faults`]: the fault plan (rules and cluster events) as data.
 //! - [`journal`]: every request, response, fault and cluster change, with cluster time.
-//! - [`clock`]: the one clock of the cluster; [`intercept`]: the escape hatch.
+//! - [`control`]: the HTTP control API; [`clock`]: the one clock of the cluster; [`intercept`]: the escape hatch.
 //! - [`handlers`]: one file per API, behind one dispatch stage.
 //! - [`server`]: accept loops and connections over any [`Listener`].
 //! - [`MockCluster`]: the in-process cluster for tests; [`standalone`]: `ktrial broker`.
 
 pub mod clock;
+pub mod control;
 mod error;
 pub mod faults;
 pub mod groups;

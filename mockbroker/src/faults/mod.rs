@@ -5,6 +5,7 @@
 mod error_code;
 mod event;
 mod facts;
+mod file;
 mod plan;
 pub mod responses;
 mod rule;
@@ -12,5 +13,6 @@ mod rule;
 pub use error_code::{ErrorCode, UnknownErrorCode};
 pub use event::{ClusterEvent, ScheduledEvent};
 pub use facts::named_partitions;
+pub use file::{FaultFile, FaultFileError};
 pub use plan::{ActiveRule, FaultPlan, Firing, RequestFacts, RuleId};
 pub use rule::{Action, ApiName, FaultRule, InvalidRule, Limit, Match, Topology};
