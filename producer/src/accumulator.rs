@@ -147,6 +147,9 @@ pub struct ProducerBatch {
     /// Producer id, epoch and base sequence stamped on it.
     pub producer: ProducerState,
     pub(crate) completion: Arc<BatchCompletion>,
+    /// Reported failed (delivery timeout) while its request was still in flight; the response,
+    /// when it comes, only frees the batch.
+    pub(crate) reported_timed_out: bool,
     full: bool,
 }
 
@@ -334,6 +337,7 @@ impl Accumulator {
                 retry_at: None,
                 producer: ProducerState::NONE,
                 completion,
+                reported_timed_out: false,
                 full: false,
             };
             let queue = self.queue_mut(topic, partition);

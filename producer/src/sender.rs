@@ -164,6 +164,7 @@ impl Sender {
         consider(self.shared.lock().acc.next_deadline());
         consider(self.metadata_retry_at);
         consider(self.init_retry_at);
+        consider(self.next_in_flight_expiry());
         consider(
             self.metadata
                 .updated()
@@ -177,6 +178,7 @@ impl Sender {
 
     fn poll(&mut self, now: Instant) {
         self.expire_and_abort(now);
+        self.expire_in_flight(now);
         self.maybe_request_metadata(now);
         self.maybe_init_producer_id(now);
         self.apply_sequence_resets();
@@ -201,6 +203,43 @@ impl Sender {
         for batch in aborted {
             self.fail(batch, ProducerError::Closed);
         }
+    }
+
+    /// Fails batches whose request is still in flight once `delivery.timeout.ms` has passed
+    /// (`Sender.java` `getExpiredInflightBatches`); the response later only frees them.
+    fn expire_in_flight(&mut self, now: Instant) {
+        let timeout = self.shared.config.delivery_timeout;
+        let stats = &self.shared.stats;
+        for (_, kind) in self.in_flight.values_mut() {
+            let InFlight::Produce { batches, .. } = kind else {
+                continue;
+            };
+            for batch in batches {
+                if !batch.reported_timed_out && now >= batch.created + timeout {
+                    batch.reported_timed_out = true;
+                    Stats::add(&stats.records_failed, batch.record_count as u64);
+                    batch.completion.complete(BatchOutcome {
+                        partition: batch.partition,
+                        result: Err(ProducerError::DeliveryTimeout(timeout)),
+                    });
+                }
+            }
+        }
+    }
+
+    /// When the next batch in flight reaches its delivery timeout.
+    fn next_in_flight_expiry(&self) -> Option<Instant> {
+        let timeout = self.shared.config.delivery_timeout;
+        self.in_flight
+            .values()
+            .filter_map(|(_, kind)| match kind {
+                InFlight::Produce { batches, .. } => Some(batches),
+                _ => None,
+            })
+            .flatten()
+            .filter(|b| !b.reported_timed_out)
+            .map(|b| b.created + timeout)
+            .min()
     }
 
     fn wanted_topics(&self) -> BTreeSet<String> {
@@ -767,7 +806,9 @@ impl Sender {
     }
 
     fn succeed(&mut self, batch: ProducerBatch, base_offset: i64, log_append_time: i64) {
-        Stats::add(&self.shared.stats.records_acked, batch.record_count as u64);
+        if !batch.reported_timed_out {
+            Stats::add(&self.shared.stats.records_acked, batch.record_count as u64);
+        }
         self.finish(
             batch,
             Ok(BatchAck {
@@ -779,7 +820,9 @@ impl Sender {
 
     fn fail(&mut self, batch: ProducerBatch, error: ProducerError) {
         warn!(topic = %batch.topic, partition = batch.partition, %error, "batch failed");
-        Stats::add(&self.shared.stats.records_failed, batch.record_count as u64);
+        if !batch.reported_timed_out {
+            Stats::add(&self.shared.stats.records_failed, batch.record_count as u64);
+        }
         if batch.producer.base_sequence >= 0 {
             // Its sequences are a gap now; later batches would be out of order (KIP-360).
             self.bump_epoch();
