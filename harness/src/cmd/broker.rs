@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use ktrial_mockbroker::MockCluster;
+use ktrial_mockbroker::faults::FaultFile;
+use ktrial_mockbroker::{BrokerError, MockCluster};
 
 /// Arguments of `ktrial broker`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +31,15 @@ pub struct Args {
     /// `min.insync.replicas` of the cluster.
     #[arg(long, default_value_t = 1)]
     min_insync_replicas: usize,
+    /// A fault plan: TOML with `[[rules]]` and `[[events]]` (docs/faults.md).
+    #[arg(long, value_name = "FILE")]
+    faults: Option<std::path::PathBuf>,
+    /// Serve the HTTP control API on HOST:PORT (port 0 picks one; printed as `control=H:P`).
+    #[arg(long, value_name = "HOST:PORT")]
+    control: Option<String>,
+    /// Seed of the cluster's RNG (fault probabilities).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 /// `NAME:PARTITIONS[:REPLICATION]`.
@@ -67,17 +77,47 @@ pub fn main(args: Args) -> ExitCode {
         .port(args.port)
         .auto_create_topics(!args.no_auto_create)
         .default_partitions(args.default_partitions)
-        .min_insync_replicas(args.min_insync_replicas);
+        .min_insync_replicas(args.min_insync_replicas)
+        .seed(args.seed);
     for topic in &args.topics {
         builder = builder.topic(&topic.name, topic.partitions, topic.replication);
     }
-    match ktrial_mockbroker::standalone::run(builder, &mut std::io::stdout().lock()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    let plan = match args.faults.as_deref().map(read_fault_file).transpose() {
+        Ok(plan) => plan,
+        Err(message) => {
+            eprintln!("ktrial broker: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(plan) = &plan {
+        for rule in plan.rules() {
+            builder = builder.fault(rule.clone());
+        }
+        for event in plan.events() {
+            builder = builder.event(event.clone());
+        }
+    }
+    let result = ktrial_mockbroker::standalone::run_with_control(
+        builder,
+        args.control.as_deref(),
+        &mut std::io::stdout().lock(),
+    );
+    match (result, &plan, &args.faults) {
+        (Ok(()), _, _) => ExitCode::SUCCESS,
+        (Err(BrokerError::Faults(e)), Some(plan), Some(path)) => {
+            eprintln!("ktrial broker: {}: {}", path.display(), plan.locate(&e));
+            ExitCode::from(2)
+        }
+        (Err(e), _, _) => {
             eprintln!("ktrial broker: {e}");
             ExitCode::from(2)
         }
     }
+}
+
+fn read_fault_file(path: &std::path::Path) -> Result<FaultFile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    FaultFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]
