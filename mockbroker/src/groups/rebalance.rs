@@ -10,6 +10,9 @@ use super::group::{Group, GroupState, JoinTimer};
 use super::messages::{JoinResult, SyncResult};
 use super::replies::Replies;
 
+/// The shortest wait before a join phase that found nobody to answer tries again.
+const MIN_RETRY: tokio::time::Duration = tokio::time::Duration::from_millis(1);
+
 impl Group {
     /// `maybePrepareRebalance`: only from Empty, Stable or CompletingRebalance.
     pub(crate) fn maybe_prepare_rebalance(
@@ -104,9 +107,10 @@ impl Group {
             match joined {
                 Some(id) => self.leader = Some(id),
                 None if !self.members.is_empty() => {
-                    // Only absent static members: wait another round for them or their expiry.
+                    // Only absent static members: wait another round for them or their expiry
+                    // (at least a tick, so that a zero timeout cannot fire again at once).
                     self.join_timer = Some(JoinTimer::Rebalance {
-                        deadline: now + self.rebalance_timeout(),
+                        deadline: now + self.rebalance_timeout().max(MIN_RETRY),
                     });
                     return;
                 }
