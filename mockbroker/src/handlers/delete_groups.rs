@@ -3,7 +3,6 @@
 
 use ktrial_protocol::messages::delete_groups_response::DeletableGroupResult;
 use ktrial_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse, ResponseKind};
-use tokio::time::Instant;
 
 use super::{RequestContext, code};
 use crate::shared::SharedCluster;
@@ -14,7 +13,7 @@ pub fn handle(
     ctx: &RequestContext,
     request: &DeleteGroupsRequest,
 ) -> ResponseKind {
-    let results = cluster.update(Instant::now(), |c| {
+    let results = cluster.update(cluster.now(), |c| {
         request
             .groups_names
             .iter()

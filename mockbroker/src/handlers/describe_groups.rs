@@ -5,7 +5,6 @@
 use ktrial_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use ktrial_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse, ResponseKind};
 use ktrial_protocol::{ResponseError, StrBytes};
-use tokio::time::Instant;
 
 use super::{RequestContext, code};
 use crate::groups::GroupState;
@@ -30,7 +29,7 @@ pub fn handle(
     } else {
         OPERATIONS_NOT_REQUESTED
     };
-    let groups = cluster.read(Instant::now(), |c| {
+    let groups = cluster.read(cluster.now(), |c| {
         request
             .groups
             .iter()

@@ -9,7 +9,6 @@ use ktrial_protocol::messages::{
     BrokerId, FindCoordinatorRequest, FindCoordinatorResponse, ResponseKind,
 };
 use ktrial_protocol::{ResponseError, StrBytes};
-use tokio::time::Instant;
 
 use crate::model::{BrokerInfo, Cluster};
 use crate::shared::SharedCluster;
@@ -25,7 +24,7 @@ pub fn handle(
     version: i16,
     request: &FindCoordinatorRequest,
 ) -> ResponseKind {
-    let response = cluster.read(Instant::now(), |c| {
+    let response = cluster.read(cluster.now(), |c| {
         if version >= BATCHED_VERSION {
             let coordinators = request
                 .coordinator_keys

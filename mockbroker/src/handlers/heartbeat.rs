@@ -1,7 +1,6 @@
 //! Heartbeat: keeps a member's session alive; REBALANCE_IN_PROGRESS tells it to rejoin.
 
 use ktrial_protocol::messages::{HeartbeatRequest, HeartbeatResponse, ResponseKind};
-use tokio::time::Instant;
 
 use super::{RequestContext, code};
 use crate::groups::MemberRef;
@@ -18,7 +17,7 @@ pub fn handle(
         member_id: request.member_id.to_string(),
         group_instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),
     };
-    let now = Instant::now();
+    let now = cluster.now();
     let result = cluster.update(now, |c| {
         c.check_group_coordinator(ctx.broker, group_id)?;
         c.groups_mut()

@@ -60,7 +60,7 @@ pub async fn handle(
         require_known_member_id: version >= MEMBER_ID_REQUIRED_VERSION,
         supports_skip_assignment: version >= SKIP_ASSIGNMENT_VERSION,
     };
-    let now = Instant::now();
+    let now = cluster.now();
     let (pending, bound) = cluster.update(now, |c| {
         if let Err(e) = c.check_group_coordinator(ctx.broker, &join.group_id) {
             return (Pending::Ready(JoinResult::error(&join.member_id, e)), now);
@@ -103,7 +103,7 @@ pub(crate) async fn collect<T>(
         .await;
     if answer.is_none() {
         tracing::warn!(?ticket, "group answer not ready by its bound; giving up");
-        let now = Instant::now();
+        let now = cluster.now();
         cluster.update(now, |c| c.groups_mut().cancel(ticket, now));
     }
     answer

@@ -5,7 +5,6 @@
 use ktrial_protocol::StrBytes;
 use ktrial_protocol::messages::leave_group_response::MemberResponse;
 use ktrial_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse, ResponseKind};
-use tokio::time::Instant;
 
 use super::{RequestContext, code};
 use crate::groups::MemberRef;
@@ -37,7 +36,7 @@ pub fn handle(
             group_instance_id: None,
         }]
     };
-    let now = Instant::now();
+    let now = cluster.now();
     let result = cluster.update(now, |c| {
         c.check_group_coordinator(ctx.broker, group_id)?;
         c.groups_mut().leave(group_id, &members, now)

@@ -4,7 +4,6 @@
 use ktrial_protocol::StrBytes;
 use ktrial_protocol::messages::list_groups_response::ListedGroup;
 use ktrial_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse, ResponseKind};
-use tokio::time::Instant;
 
 use super::RequestContext;
 use crate::shared::SharedCluster;
@@ -28,7 +27,7 @@ pub fn handle(
             .types_filter
             .iter()
             .any(|t| t.eq_ignore_ascii_case(CLASSIC));
-    let groups = cluster.read(Instant::now(), |c| {
+    let groups = cluster.read(cluster.now(), |c| {
         c.groups()
             .list(&states)
             .into_iter()

@@ -7,7 +7,6 @@ use ktrial_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
 use ktrial_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse, ResponseKind};
-use tokio::time::Instant;
 
 use super::{RequestContext, code};
 use crate::groups::{CommitPartition, CommitRequest, MemberRef};
@@ -40,7 +39,7 @@ pub fn handle(
             })
             .collect(),
     };
-    let now = Instant::now();
+    let now = cluster.now();
     let results = cluster.update(now, |c| {
         if let Err(e) = c.check_group_coordinator(ctx.broker, &commit.group_id) {
             return vec![Err(e); commit.partitions.len()];

@@ -8,7 +8,6 @@ use ktrial_protocol::messages::offset_fetch_response::{
 };
 use ktrial_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, ResponseKind};
 use ktrial_protocol::{ResponseError, StrBytes};
-use tokio::time::Instant;
 
 use super::{RequestContext, code, topic_name};
 use crate::groups::{CommittedOffset, FetchedTopic};
@@ -25,7 +24,7 @@ pub fn handle(
     version: i16,
     request: &OffsetFetchRequest,
 ) -> ResponseKind {
-    let response = cluster.read(Instant::now(), |c| {
+    let response = cluster.read(cluster.now(), |c| {
         if version >= MULTI_GROUP_VERSION {
             let groups = request
                 .groups

@@ -5,7 +5,6 @@
 use ktrial_protocol::ResponseError;
 use ktrial_protocol::StrBytes;
 use ktrial_protocol::messages::{ResponseKind, SyncGroupRequest, SyncGroupResponse};
-use tokio::time::Instant;
 
 use super::join_group::{collect, longest_rebalance};
 use super::{RequestContext, code};
@@ -31,7 +30,7 @@ pub async fn handle(
             .map(|a| (a.member_id.to_string(), a.assignment.clone()))
             .collect(),
     };
-    let now = Instant::now();
+    let now = cluster.now();
     let (pending, bound) = cluster.update(now, |c| {
         if let Err(e) = c.check_group_coordinator(ctx.broker, &sync.group_id) {
             return (Pending::Ready(SyncResult::error(e)), now);
