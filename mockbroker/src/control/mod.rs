@@ -32,6 +32,8 @@ pub fn router(cluster: Arc<SharedCluster>) -> Router {
         .route("/v1/faults/{id}", axum::routing::delete(remove_fault))
         .route("/v1/events", axum::routing::post(add_event))
         .route("/v1/journal", get(journal))
+        .route("/v1/groups", get(groups))
+        .route("/v1/groups/{group}", get(group))
         .with_state(cluster)
 }
 
@@ -75,6 +77,17 @@ struct PartitionState {
     high_watermark: i64,
     log_start_offset: i64,
     log_end_offset: i64,
+}
+
+async fn groups(State(cluster): Shared) -> Response {
+    axum::Json(cluster.read(cluster.now(), |c| c.groups().report())).into_response()
+}
+
+async fn group(State(cluster): Shared, Path(group): Path<String>) -> Response {
+    match cluster.read(cluster.now(), |c| c.groups().report_group(&group)) {
+        Some(report) => axum::Json(report).into_response(),
+        None => refused(StatusCode::NOT_FOUND, "group", format!("no group {group}")),
+    }
 }
 
 async fn cluster_state(State(cluster): Shared) -> Response {

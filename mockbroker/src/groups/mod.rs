@@ -7,6 +7,7 @@
 //! - [`rebalance`]: preparing and completing rebalances, and the timers behind them.
 //! - [`offsets`]: OffsetCommit and OffsetFetch.
 //! - [`replies`]: tickets for answers that wait on the group.
+//! - [`report`]: the groups as JSON for the control API.
 //! - [`placement`]: which broker coordinates which group.
 //!
 //! The state machine is Kafka's: Empty → PreparingRebalance → CompletingRebalance → Stable,
@@ -64,6 +65,7 @@ pub mod offsets;
 pub mod placement;
 pub mod rebalance;
 pub mod replies;
+pub mod report;
 pub mod sync;
 
 pub use config::GroupConfig;
