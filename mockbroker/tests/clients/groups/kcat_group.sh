@@ -17,22 +17,21 @@ consume() { # consume OUT: the group reads to the end of every partition it is a
     -X session.timeout.ms=6000 -e -q -f '%s\n' events >"$1"
 }
 
-produce 1 300
-consume "$work/first"
-sort "$work/first" >"$work/first.sorted"
-seq 1 300 | sed 's/^/v-/' | sort >"$work/expected"
-cmp -s "$work/first.sorted" "$work/expected" || {
-  echo "kcat -G: first run read $(wc -l <"$work/first") records, expected v-1..v-300 once each"
-  exit 1
+expect_once() { # expect_once FILE FIRST LAST: FILE holds exactly v-FIRST..v-LAST, once each
+  sort "$1" >"$1.sorted"
+  seq "$2" "$3" | sed 's/^/v-/' | sort >"$work/expected"
+  cmp -s "$1.sorted" "$work/expected" || {
+    echo "kcat -G: read $(wc -l <"$1") records, expected v-$2..v-$3 once each"
+    head "$1"
+    exit 1
+  }
 }
 
+produce 1 300
+consume "$work/first"
+expect_once "$work/first" 1 300
+# A second run of the group resumes from what the first one committed.
 produce 301 350
 consume "$work/second"
-sort "$work/second" >"$work/second.sorted"
-seq 301 350 | sed 's/^/v-/' | sort >"$work/expected"
-cmp -s "$work/second.sorted" "$work/expected" || {
-  echo "kcat -G: second run read $(wc -l <"$work/second") records, expected only v-301..v-350"
-  head "$work/second"
-  exit 1
-}
+expect_once "$work/second" 301 350
 echo "kcat -G: 300 records to the end, then resumed from the committed offsets for 50 more"
