@@ -2,6 +2,7 @@
 //! expose it over TCP or a simulated network.
 //!
 //! - [`model`]: the cluster as plain data (replication, ISR, high watermark, idempotence).
+//! - [`groups`]: consumer groups and committed offsets (Kafka's classic group protocol) as data.
 //! - [`faults`]: the fault plan (rules and cluster events) as data.
 //! - [`journal`]: every request, response, fault and cluster change, with cluster time.
 //! - [`control`]: the HTTP control API; [`clock`]: the one clock of the cluster; [`intercept`]: the escape hatch.
