@@ -86,6 +86,8 @@ pub struct Findings {
     pub batch_violations: Vec<String>,
     /// Breaches of what the acks setting promises (filled by the acks checker).
     pub acks_violations: Vec<String>,
+    /// The longest a batch waited between its first record and its first sending, in ms.
+    pub longest_batch_wait_ms: u64,
 }
 
 /// Compares what was acknowledged and sent with what the logs hold.

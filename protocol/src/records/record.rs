@@ -55,6 +55,11 @@ impl Records {
         }
     }
 
+    /// Bytes of the records section, uncompressed (what `batch.size` counts, less the header).
+    pub fn uncompressed_len(&self) -> usize {
+        self.data.len()
+    }
+
     fn next_record(&mut self) -> Result<Record, Fail> {
         let data = &self.data;
         let slice = |s: &[u8]| data.slice_ref(s);

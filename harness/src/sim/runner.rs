@@ -1,0 +1,421 @@
+//! Running one scenario in simulated time: every broker a turmoil host serving the shared
+//! cluster model, the producer and its workload on a client host, one seed for the network, the
+//! fault plan and the producer. The same scenario and seed give the same journal, byte for byte.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ktrial_mockbroker::faults::{ClusterEvent, ScheduledEvent};
+use ktrial_mockbroker::model::ClusterConfig;
+use ktrial_mockbroker::server::{Bind, run_broker};
+use ktrial_mockbroker::{Clock, MockCluster, SharedCluster};
+use ktrial_producer::{Producer, ProducerConfig};
+use ktrial_protocol::frame::FrameDecoder;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use super::SimListener;
+use super::wire::{RecordingTransport, WireLog};
+use super::workload::{self, ClientReport, ID_BYTES};
+use crate::check::{
+    Findings, Observation, PropertyVerdict, Stored, check_batches, check_deliveries, judge,
+};
+use crate::scenario::{NetworkFault, Scenario};
+
+/// Wall-clock milliseconds at simulated time zero (record timestamps, LogAppendTime).
+pub const EPOCH_MS: i64 = 1_700_000_000_000;
+/// The port every simulated broker listens on (`broker1:9092`, …).
+pub const BROKER_PORT: u16 = 9092;
+/// Simulated time after which a run that has not finished is a failure.
+const SIMULATION_LIMIT: Duration = Duration::from_secs(3600);
+/// Network latency between simulated hosts: drawn from the seed between these bounds.
+const MIN_LATENCY: Duration = Duration::from_millis(1);
+const MAX_LATENCY: Duration = Duration::from_millis(3);
+/// Most journal entries a run keeps.
+const JOURNAL_CAPACITY: usize = 1_000_000;
+
+/// A scenario that could not be run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The cluster or the producer refused the scenario's settings.
+    #[error("{0}")]
+    Setup(String),
+    /// The simulation itself failed (a host panicked, or time ran out).
+    #[error("simulation failed: {0}")]
+    Simulation(String),
+}
+
+/// The outcome of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed used.
+    pub seed: u64,
+    /// What the checkers found.
+    pub findings: Findings,
+    /// Each expectation against the findings.
+    pub verdicts: Vec<PropertyVerdict>,
+    /// Batches the producer sent (retries included).
+    pub batches: u64,
+    /// Produce requests the producer sent.
+    pub requests: u64,
+    /// Simulated time the run took, in milliseconds.
+    pub simulated_ms: u64,
+    /// SHA-256 of the journal's text timeline (first 16 hex digits).
+    pub journal_hash: String,
+    /// Problems outside the expectations (events that could not fire).
+    pub problems: Vec<String>,
+    /// The journal as a text timeline.
+    #[serde(skip)]
+    pub timeline: String,
+    /// What crossed the wire.
+    #[serde(skip)]
+    pub wire: WireLog,
+}
+
+impl RunReport {
+    /// Whether every expectation is met and nothing else went wrong.
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty() && self.verdicts.iter().all(PropertyVerdict::passed)
+    }
+}
+
+/// Runs `scenario` with `seed` in simulated time.
+pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, RunError> {
+    let brokers = scenario.cluster.brokers as i32;
+    let host = |broker: i32| format!("broker{broker}");
+    let addresses: Vec<(String, u16)> = (1..=brokers).map(|b| (host(b), BROKER_PORT)).collect();
+
+    let mut properties: BTreeMap<String, String> = scenario
+        .producer
+        .iter()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
+    properties
+        .entry("bootstrap.servers".into())
+        .or_insert_with(|| {
+            addresses
+                .iter()
+                .map(|(h, p)| format!("{h}:{p}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+    properties.insert("ktrial.seed".into(), seed.to_string());
+    let config = ProducerConfig::from_properties(&properties)
+        .map_err(|e| RunError::Setup(format!("producer: {e}")))?;
+
+    let clock = simulation_clock();
+    let cluster = build_cluster(scenario, seed, &clock, &addresses)?;
+
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(seed)
+        .tick_duration(Duration::from_millis(1))
+        .simulation_duration(SIMULATION_LIMIT)
+        .min_message_latency(MIN_LATENCY)
+        .max_message_latency(MAX_LATENCY)
+        .build();
+    for broker in 1..=brokers {
+        let cluster = Arc::clone(&cluster);
+        sim.host(host(broker), move || {
+            let cluster = Arc::clone(&cluster);
+            async move {
+                let (_running, stop) = watch::channel(false);
+                run_broker(SimBind, broker, cluster, FrameDecoder::default(), stop).await;
+                Ok(())
+            }
+        });
+    }
+
+    let transport = RecordingTransport::default();
+    let client_report = Arc::new(std::sync::Mutex::new(None::<ClientReport>));
+    {
+        let transport = transport.clone();
+        let report = Arc::clone(&client_report);
+        let cluster = Arc::clone(&cluster);
+        let workload = scenario.workload.clone();
+        let triggers: Vec<(u64, ClusterEvent)> = scenario
+            .faults
+            .events
+            .iter()
+            .filter_map(|e| e.after_acked.map(|n| (n, e.event.clone())))
+            .collect();
+        let close_timeout = config.delivery_timeout + config.request_timeout;
+        sim.client("client", async move {
+            let producer = properties
+                .iter()
+                .fold(Producer::builder(), |builder, (k, v)| builder.set(k, v))
+                .transport(transport)
+                .wall_clock(|| EPOCH_MS + sim_millis() as i64)
+                .build()
+                .await?;
+            let outcome =
+                workload::run(producer, &workload, triggers, cluster, close_timeout).await;
+            *report
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(outcome);
+            Ok(())
+        });
+    }
+
+    let mut schedule = NetworkSchedule::new(&scenario.faults.network);
+    loop {
+        let now_ms = sim_elapsed_ms(&sim);
+        for action in schedule.due(now_ms) {
+            action.apply(&mut sim, &cluster)?;
+        }
+        match sim.step() {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => return Err(RunError::Simulation(e.to_string())),
+        }
+    }
+    let simulated_ms = sim_elapsed_ms(&sim);
+    drop(sim);
+
+    let client = client_report
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+        .ok_or_else(|| RunError::Simulation("the client ended without a report".into()))?;
+    let wire = transport.log();
+    let observation = Observation {
+        sent: client.sent,
+        logs: final_logs(&cluster, &scenario.workload.topic),
+    };
+    let mut findings = check_deliveries(&observation);
+    check_batches(&config, &wire, &mut findings);
+    let verdicts = judge(&findings, &scenario.expect);
+    let timeline = cluster.timeline();
+    let mut problems = client.trigger_errors;
+    problems.extend(wire.undecodable.iter().cloned());
+    Ok(RunReport {
+        scenario: scenario.name.clone(),
+        seed,
+        findings,
+        verdicts,
+        batches: wire.produce.iter().map(|r| r.batches.len() as u64).sum(),
+        requests: wire.produce.len() as u64,
+        simulated_ms,
+        journal_hash: hash(&timeline),
+        problems,
+        timeline,
+        wire,
+    })
+}
+
+fn build_cluster(
+    scenario: &Scenario,
+    seed: u64,
+    clock: &Clock,
+    addresses: &[(String, u16)],
+) -> Result<Arc<SharedCluster>, RunError> {
+    let spec = &scenario.cluster;
+    let config = ClusterConfig {
+        message_max_bytes: spec.message_max_bytes as usize,
+        ..ClusterConfig::default()
+    };
+    let mut builder = MockCluster::builder()
+        .config(config)
+        .brokers(spec.brokers as i32)
+        .seed(seed)
+        .clock(clock.clone())
+        .wall_clock_ms(EPOCH_MS)
+        .journal_capacity(JOURNAL_CAPACITY)
+        .auto_create_topics(spec.auto_create_topics)
+        .min_insync_replicas(spec.min_insync_replicas as usize)
+        .replica_lag_time_max(Duration::from_millis(spec.replica_lag_time_max_ms));
+    for topic in &spec.topics {
+        builder = builder.topic(
+            &topic.name,
+            topic.partitions as i32,
+            topic.replication as i16,
+        );
+    }
+    for rule in &scenario.faults.rules {
+        builder = builder.fault(rule.clone());
+    }
+    for event in scenario
+        .faults
+        .events
+        .iter()
+        .filter(|e| e.after_acked.is_none())
+    {
+        builder = builder.event(ScheduledEvent {
+            at_ms: event.at_ms,
+            event: event.event.clone(),
+        });
+    }
+    builder
+        .build_shared(addresses)
+        .map_err(|e| RunError::Setup(format!("cluster: {e}")))
+}
+
+/// The cluster's clock: simulated time, and outside the simulation the last time it saw (so
+/// reading the final state after the run does not move the model back to zero).
+fn simulation_clock() -> Clock {
+    let last_nanos = Arc::new(AtomicU64::new(0));
+    Clock::from_fn(Arc::new(move || match turmoil::sim_elapsed() {
+        Some(elapsed) => {
+            last_nanos.store(elapsed.as_nanos() as u64, Ordering::Relaxed);
+            elapsed
+        }
+        None => Duration::from_nanos(last_nanos.load(Ordering::Relaxed)),
+    }))
+}
+
+fn sim_millis() -> u64 {
+    turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64)
+}
+
+fn sim_elapsed_ms(sim: &turmoil::Sim<'_>) -> u64 {
+    sim.elapsed().as_millis() as u64
+}
+
+/// Every record of every partition of `topic`, by partition; ids read from the values.
+fn final_logs(cluster: &SharedCluster, topic: &str) -> BTreeMap<i32, Vec<Stored>> {
+    cluster.read(cluster.now(), |model| {
+        let partitions = model
+            .topic(topic)
+            .map_or(0, |t| t.partitions().len() as i32);
+        (0..partitions)
+            .map(|p| {
+                let records = model
+                    .records(topic, p)
+                    .and_then(Result::ok)
+                    .unwrap_or_default();
+                let stored = records
+                    .into_iter()
+                    .filter_map(|r| {
+                        let id = r.value.as_deref()?.first_chunk::<ID_BYTES>()?;
+                        Some(Stored {
+                            offset: r.offset,
+                            id: u64::from_be_bytes(*id),
+                            key: r.key.map(|k| k.to_vec()),
+                        })
+                    })
+                    .collect();
+                (p, stored)
+            })
+            .collect()
+    })
+}
+
+fn hash(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A broker's listener on its simulated host, bound again after each restart.
+struct SimBind;
+
+impl Bind for SimBind {
+    type Listener = SimListener;
+
+    async fn bind(&mut self) -> io::Result<SimListener> {
+        let listener = turmoil::net::TcpListener::bind(("0.0.0.0", BROKER_PORT)).await?;
+        Ok(SimListener(listener))
+    }
+}
+
+/// A network fault's effect at one moment.
+#[derive(Debug, Clone)]
+enum NetworkAction {
+    Latency(i32, Duration),
+    Partition(i32),
+    Repair(i32),
+    Hold(i32),
+    Release(i32),
+    Crash(i32),
+    Restart(i32),
+}
+
+impl NetworkAction {
+    fn apply(&self, sim: &mut turmoil::Sim<'_>, cluster: &SharedCluster) -> Result<(), RunError> {
+        let host = |b: &i32| format!("broker{b}");
+        let event = |event| {
+            cluster
+                .apply_event(ScheduledEvent { at_ms: None, event })
+                .map_err(|e| RunError::Setup(format!("network fault: {e}")))
+        };
+        match self {
+            NetworkAction::Latency(b, latency) => sim.set_link_latency("client", host(b), *latency),
+            NetworkAction::Partition(b) => sim.partition("client", host(b)),
+            NetworkAction::Repair(b) => sim.repair("client", host(b)),
+            NetworkAction::Hold(b) => sim.hold("client", host(b)),
+            NetworkAction::Release(b) => sim.release("client", host(b)),
+            NetworkAction::Crash(b) => {
+                sim.crash(host(b));
+                event(ClusterEvent::BrokerDown { broker: *b })?;
+            }
+            NetworkAction::Restart(b) => {
+                sim.bounce(host(b));
+                event(ClusterEvent::BrokerUp { broker: *b })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Network actions sorted by simulated time.
+struct NetworkSchedule {
+    actions: Vec<(u64, NetworkAction)>,
+}
+
+impl NetworkSchedule {
+    fn new(faults: &[NetworkFault]) -> Self {
+        let mut actions = Vec::new();
+        for fault in faults {
+            match *fault {
+                NetworkFault::Latency { broker, ms } => {
+                    actions.push((0, NetworkAction::Latency(broker, Duration::from_millis(ms))));
+                }
+                NetworkFault::Partition {
+                    broker,
+                    at_ms,
+                    duration_ms,
+                } => {
+                    actions.push((at_ms, NetworkAction::Partition(broker)));
+                    actions.push((at_ms + duration_ms, NetworkAction::Repair(broker)));
+                }
+                NetworkFault::Hold {
+                    broker,
+                    at_ms,
+                    duration_ms,
+                } => {
+                    actions.push((at_ms, NetworkAction::Hold(broker)));
+                    actions.push((at_ms + duration_ms, NetworkAction::Release(broker)));
+                }
+                NetworkFault::Crash {
+                    broker,
+                    at_ms,
+                    restart_after_ms,
+                } => {
+                    actions.push((at_ms, NetworkAction::Crash(broker)));
+                    if let Some(after) = restart_after_ms {
+                        actions.push((at_ms + after, NetworkAction::Restart(broker)));
+                    }
+                }
+            }
+        }
+        // Stable: actions at the same time keep the order the scenario gave them.
+        actions.sort_by_key(|(at, _)| *at);
+        actions.reverse();
+        Self { actions }
+    }
+
+    /// The actions due at `now_ms`, in order.
+    fn due(&mut self, now_ms: u64) -> Vec<NetworkAction> {
+        let mut due = Vec::new();
+        while self.actions.last().is_some_and(|(at, _)| *at <= now_ms) {
+            if let Some((_, action)) = self.actions.pop() {
+                due.push(action);
+            }
+        }
+        due
+    }
+}
