@@ -31,6 +31,10 @@ pub struct Args {
     /// `min.insync.replicas` of the cluster.
     #[arg(long, default_value_t = 1)]
     min_insync_replicas: usize,
+    /// `group.initial.rebalance.delay.ms`: how long a new group's first rebalance waits for
+    /// more members (Kafka's default 3000; 0 makes single-consumer tests start at once).
+    #[arg(long, default_value_t = 3000)]
+    group_initial_rebalance_delay_ms: u64,
     /// A fault plan: TOML with `[[rules]]` and `[[events]]` (docs/faults.md).
     #[arg(long, value_name = "FILE")]
     faults: Option<std::path::PathBuf>,
@@ -78,6 +82,9 @@ pub fn main(args: Args) -> ExitCode {
         .auto_create_topics(!args.no_auto_create)
         .default_partitions(args.default_partitions)
         .min_insync_replicas(args.min_insync_replicas)
+        .initial_rebalance_delay(std::time::Duration::from_millis(
+            args.group_initial_rebalance_delay_ms,
+        ))
         .seed(args.seed);
     for topic in &args.topics {
         builder = builder.topic(&topic.name, topic.partitions, topic.replication);
