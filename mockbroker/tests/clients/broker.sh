@@ -9,7 +9,7 @@ start_broker() {
   "$ktrial" broker "$@" >"$work/out" 2>"$work/log" &
   broker_pid=$!
   trap 'kill -TERM $broker_pid 2>/dev/null || true; wait $broker_pid 2>/dev/null || true; rm -rf "$work"' EXIT
-  for _ in $(seq 100); do grep -q '^bootstrap=' "$work/out" && break; sleep 0.1; done
+  for _ in $(seq 100); do grep -qs '^bootstrap=' "$work/out" && break; sleep 0.1; done
   bootstrap=$(sed -n 's/^bootstrap=//p' "$work/out")
   [ -n "$bootstrap" ] || { echo "no bootstrap line from ktrial broker"; cat "$work/log"; exit 1; }
 }
