@@ -100,8 +100,7 @@ install_client() {
             -DincludeScope=runtime -DoutputDirectory=target/libs) ;;
     kcat) command -v kcat >/dev/null || DEBIAN_FRONTEND=noninteractive ${bounded} apt-get install -y -qq kcat ;;
     rust-rdkafka)
-        # Dev profile and the workspace's target dir and versions: librdkafka is built once for
-        # this and for the workspace's tests (it is C, optimised by its own build either way).
+        # Dev profile: the Rust side is small, and librdkafka's C build is optimised either way.
         ${bounded} cargo build -q --manifest-path "${COMPAT_DIR}/rust/Cargo.toml" --target-dir "${TARGET_DIR}" ;;
     kafka-python)
         [[ -x "${COMPAT_DIR}/python/.venv/bin/python" ]] || ${bounded} python3 -m venv "${COMPAT_DIR}/python/.venv"
@@ -126,11 +125,12 @@ await_bootstrap() {
     return 1
 }
 
-ktrial_binary() { echo "${TARGET_DIR}/debug/ktrial"; }
+# Release, as .ci/run's other suites against ktrial broker build it: one build serves both.
+ktrial_binary() { echo "${TARGET_DIR}/release/ktrial"; }
 
 # True when the ktrial command has a broker subcommand (the mock broker is being written).
 ktrial_broker_available() {
-    timeout "${INSTALL_TIMEOUT_S}" cargo build -q --bin ktrial --manifest-path "${ROOT}/Cargo.toml" \
+    timeout "${INSTALL_TIMEOUT_S}" cargo build -q --release --bin ktrial --manifest-path "${ROOT}/Cargo.toml" \
         --target-dir "${TARGET_DIR}" >&2 || return 1
     timeout 10 "$(ktrial_binary)" broker --help >/dev/null 2>&1
 }
@@ -149,7 +149,7 @@ start_broker() {
         broker_pid=$!
         await_bootstrap "${WORK}/$1.out" "${broker_pid}" ;;
     ktrial)
-        echo "ktrial broker ($(git -C "${ROOT}" rev-parse --short HEAD))" >"${WORK}/broker-version"
+        echo "ktrial broker (built from $(git -C "${ROOT}" describe --always --dirty))" >"${WORK}/broker-version"
         "$(ktrial_binary)" broker --port 0 >"${WORK}/$1.out" 2>"${WORK}/$1.out.err" &
         broker_pid=$!
         await_bootstrap "${WORK}/$1.out" "${broker_pid}" ;;
@@ -226,10 +226,14 @@ for broker in "${broker_list[@]}"; do
         continue
     fi
     log "starting ${broker}"
-    # Not in a subshell: start_broker records the pid it starts.
-    if ! start_broker "${broker}" >"${WORK}/bootstrap" || [[ ! -s "${WORK}/bootstrap" ]]; then
-        die "${broker} did not start"
-    fi
+    # Not in a subshell: start_broker records the pid it starts. A second attempt, because a
+    # start can fail for reasons outside the broker (a JVM killed on a busy shared machine).
+    attempt=1
+    until start_broker "${broker}" >"${WORK}/bootstrap" && [[ -s "${WORK}/bootstrap" ]]; do
+        stop_broker
+        ((attempt++ < 2)) || die "${broker} did not start"
+        log "${broker} did not start; trying once more"
+    done
     bootstrap=$(<"${WORK}/bootstrap")
     jq -cn --arg broker "${broker}" --arg version "$(<"${WORK}/broker-version")" --arg bootstrap "${bootstrap}" \
         '{broker:$broker,broker_version:$version,available:true,bootstrap:$bootstrap}' >>"${RESULTS_DIR}/brokers.jsonl"
