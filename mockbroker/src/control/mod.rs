@@ -1,12 +1,13 @@
 //! The HTTP/JSON control API of `ktrial broker --control H:P` (axum), for CI suites in any
 //! language: read the cluster, its logs and its journal; add and remove fault rules; apply
-//! cluster events. Bad input is refused whole with HTTP 400 and `{"error", "field"}`, and nothing
-//! of it is applied. The schema is the fault plan's (docs/faults.md).
+//! cluster events. Bad input (body, path or query string) is refused whole with HTTP 400 and
+//! `{"error", "field"}`, and nothing of it is applied. The schema is the fault plan's (docs/faults.md).
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -58,11 +59,15 @@ fn refused(status: StatusCode, field: &str, error: impl ToString) -> Response {
         .into_response()
 }
 
-/// Parses a JSON body, naming the field at fault.
+/// Parses a JSON body, naming the field at fault (`""` for the body as a whole, e.g. a missing
+/// top-level key, which the message names).
 fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Box<Response>> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let field = e.path().to_string();
+        let field = match e.path().to_string() {
+            root if root == "." => String::new(),
+            path => path,
+        };
         Box::new(refused(StatusCode::BAD_REQUEST, &field, e.into_inner()))
     })
 }
@@ -143,9 +148,14 @@ const MAX_RECORDS_LIMIT: usize = 10_000;
 
 async fn records(
     State(cluster): Shared,
-    Path((topic, partition)): Path<(String, i32)>,
-    Query(query): Query<RecordsQuery>,
+    path: Result<Path<(String, i32)>, PathRejection>,
+    query: Result<Query<RecordsQuery>, QueryRejection>,
 ) -> Response {
+    let (Path((topic, partition)), Query(query)) = match (path, query) {
+        (Ok(path), Ok(query)) => (path, query),
+        (Err(e), _) => return refused(StatusCode::BAD_REQUEST, "partition", e.body_text()),
+        (_, Err(e)) => return refused(StatusCode::BAD_REQUEST, "query", e.body_text()),
+    };
     if query.limit > MAX_RECORDS_LIMIT {
         return refused(
             StatusCode::BAD_REQUEST,
@@ -200,7 +210,11 @@ async fn clear_faults(State(cluster): Shared) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn remove_fault(State(cluster): Shared, Path(id): Path<u64>) -> Response {
+async fn remove_fault(State(cluster): Shared, id: Result<Path<u64>, PathRejection>) -> Response {
+    let Path(id) = match id {
+        Ok(id) => id,
+        Err(e) => return refused(StatusCode::BAD_REQUEST, "id", e.body_text()),
+    };
     if cluster.remove_fault(id) {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -229,6 +243,13 @@ struct JournalQuery {
     since: u64,
 }
 
-async fn journal(State(cluster): Shared, Query(query): Query<JournalQuery>) -> Response {
+async fn journal(
+    State(cluster): Shared,
+    query: Result<Query<JournalQuery>, QueryRejection>,
+) -> Response {
+    let Query(query) = match query {
+        Ok(query) => query,
+        Err(e) => return refused(StatusCode::BAD_REQUEST, "query", e.body_text()),
+    };
     axum::Json(json!({ "entries": cluster.journal_since(query.since) })).into_response()
 }

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use ktrial_protocol::codec::{Request, encode_response};
-use ktrial_protocol::messages::ResponseKind;
+use ktrial_protocol::messages::{RequestKind, ResponseKind};
 use tokio::time::Duration;
 
 use crate::faults::{Action, RequestFacts, named_partitions, responses};
@@ -13,6 +13,10 @@ use crate::handlers::{self, Outcome, RequestContext};
 use crate::intercept::InterceptedRequest;
 use crate::journal::{Happening, request_summary, response_summary};
 use crate::shared::{Place, SharedCluster};
+
+/// Why an acks=0 produce that a fault fails closes its connection.
+const ACKS_0_FAILED: &str =
+    "fault: acks=0 produce failed; closing so that the client refreshes metadata";
 
 /// What the connection does next.
 #[derive(Debug)]
@@ -74,6 +78,10 @@ pub(crate) async fn exchange(
     };
     match firing.action {
         Action::Error { code, partitions } => {
+            // An acks=0 produce is never answered: Kafka closes the connection when any of its
+            // partitions fails, so that the client refreshes metadata
+            // (`KafkaApis.handleProduceRequest`; reference §2).
+            let unanswered = matches!(&request.body, RequestKind::Produce(p) if p.acks == 0);
             let split = partitions
                 .as_deref()
                 .and_then(|partitions| responses::split(&request.body, partitions));
@@ -83,10 +91,16 @@ pub(crate) async fn exchange(
                     ..request
                 };
                 let mut outcome = handlers::handle(cluster, ctx, request).await;
+                if unanswered {
+                    return close(cluster, place, ACKS_0_FAILED.into());
+                }
                 if let Outcome::Respond(response) = &mut outcome {
                     failed.merge_into(response, code);
                 }
                 return carry_out(cluster, place, &api, version, outcome, None, false).await;
+            }
+            if unanswered {
+                return close(cluster, place, ACKS_0_FAILED.into());
             }
             match responses::error_response(&request.body, code) {
                 Some(response) => {
