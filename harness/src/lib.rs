@@ -3,8 +3,10 @@
 //!
 //! - [`scenario`]: the scenario model (TOML files and the Rust builder) and its loader.
 //! - [`check`]: checkers over delivery results and final logs.
-//! - [`sim`]: the simulated network the broker and the producer run on.
+//! - [`sim`]: the simulation: brokers and the producer on turmoil, and the runner.
+//! - [`timeline`]: text and HTML timelines of a run.
 
 pub mod check;
 pub mod scenario;
 pub mod sim;
+pub mod timeline;

@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Run scenario files, or every scenario file under the given folders.
     Run(cmd::run::Args),
+    /// Rerun one scenario exactly and print its timeline (and write it as HTML with --html).
+    Replay(cmd::replay::Args),
     /// Run a mock Kafka cluster until SIGINT/SIGTERM; prints `bootstrap=...` once it listens.
     Broker(cmd::broker::Args),
     /// Measure the producer, like kafka-producer-perf-test (`ktrial perf produce --help`).
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         .init();
     match Cli::parse().command {
         Command::Run(args) => cmd::run::main(args),
+        Command::Replay(args) => cmd::replay::main(args),
         Command::Broker(args) => cmd::broker::main(args),
         Command::Perf(args) => cmd::perf::main(args),
     }

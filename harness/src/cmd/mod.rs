@@ -2,4 +2,5 @@
 
 pub mod broker;
 pub mod perf;
+pub mod replay;
 pub mod run;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ktrial_mockbroker::faults::{ClusterEvent, ScheduledEvent};
+use ktrial_mockbroker::journal::JournalEntry;
 use ktrial_mockbroker::model::ClusterConfig;
 use ktrial_mockbroker::server::{Bind, run_broker};
 use ktrial_mockbroker::{Clock, MockCluster, SharedCluster};
@@ -73,6 +74,9 @@ pub struct RunReport {
     /// The journal as a text timeline.
     #[serde(skip)]
     pub timeline: String,
+    /// The journal's entries.
+    #[serde(skip)]
+    pub journal: Vec<JournalEntry>,
     /// What crossed the wire.
     #[serde(skip)]
     pub wire: WireLog,
@@ -204,6 +208,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, RunError> {
         journal_hash: hash(&timeline),
         problems,
         timeline,
+        journal: cluster.journal_since(0),
         wire,
     })
 }
