@@ -73,6 +73,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, LoadError> {
     Ok(scenario)
 }
 
+/// Checks a scenario built in code by the rules a file must pass; errors name the field (the
+/// line is 1, as there is no file).
+pub(super) fn check(scenario: &Scenario, path: &Path) -> Result<(), LoadError> {
+    validate(scenario).map_err(|problem| LoadError::Invalid {
+        path: path.to_path_buf(),
+        line: 1,
+        field: problem.field(),
+        message: problem.message,
+    })
+}
+
 /// One segment of a field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {

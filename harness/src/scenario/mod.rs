@@ -1,9 +1,11 @@
-//! Scenarios: the serde model shared by TOML files and the Rust builder, and the loader that
-//! checks a file before anything runs.
+//! Scenarios: the serde model shared by TOML files and the Rust builder ([`Scenario::builder`]),
+//! and the loader that checks a file before anything runs.
 
+mod builder;
 mod load;
 mod model;
 
+pub use builder::ScenarioBuilder;
 pub use load::{LoadError, load_file, parse};
 pub use model::{
     ClusterSpec, Expect, Expectations, Faults, NetworkFault, PropertyValue, Scenario,
