@@ -128,11 +128,18 @@ await_bootstrap() {
 # Release, as .ci/run's other suites against ktrial broker build it: one build serves both.
 ktrial_binary() { echo "${TARGET_DIR}/release/ktrial"; }
 
-# True when the ktrial command has a broker subcommand (the mock broker is being written).
+# True when the ktrial command builds and has a broker subcommand (the mock broker is being
+# written); otherwise prints why not.
 ktrial_broker_available() {
-    timeout "${INSTALL_TIMEOUT_S}" cargo build -q --release --bin ktrial --manifest-path "${ROOT}/Cargo.toml" \
-        --target-dir "${TARGET_DIR}" >&2 || return 1
-    timeout 10 "$(ktrial_binary)" broker --help >/dev/null 2>&1
+    if ! timeout "${INSTALL_TIMEOUT_S}" cargo build -q --release --bin ktrial \
+        --manifest-path "${ROOT}/Cargo.toml" --target-dir "${TARGET_DIR}" >&2; then
+        echo "ktrial did not build from this checkout"
+        return 1
+    fi
+    timeout 10 "$(ktrial_binary)" broker --help >/dev/null 2>&1 || {
+        echo "no 'ktrial broker' subcommand"
+        return 1
+    }
 }
 
 # Starts broker $1; prints its bootstrap address. Versions go to ${WORK}/broker-version; each
@@ -220,9 +227,10 @@ mkdir -p "${RESULTS_DIR}"
 : >"${RESULTS_DIR}/results.jsonl"
 : >"${RESULTS_DIR}/brokers.jsonl"
 for broker in "${broker_list[@]}"; do
-    if [[ "${broker}" == ktrial ]] && ! ktrial_broker_available; then
-        log "ktrial broker: not yet available (no 'ktrial broker' subcommand)"
-        jq -cn '{broker:"ktrial",broker_version:"ktrial broker",available:false}' >>"${RESULTS_DIR}/brokers.jsonl"
+    if [[ "${broker}" == ktrial ]] && ! why=$(ktrial_broker_available); then
+        log "ktrial broker: not available (${why})"
+        jq -cn --arg why "${why}" '{broker:"ktrial",broker_version:"ktrial broker",available:false,why:$why}' \
+            >>"${RESULTS_DIR}/brokers.jsonl"
         continue
     fi
     log "starting ${broker}"

@@ -127,7 +127,7 @@ def main():
     for broker in BROKERS:
         if broker in brokers:
             b = brokers[broker]
-            state = "" if b["available"] else " — not yet available (no `ktrial broker` subcommand)"
+            state = "" if b["available"] else f" — not yet available ({b.get('why', 'unknown')})"
             out.append(f"- `{broker}`: {b['broker_version']}{state}")
     out += ["", f"{results[0]['records'] if results else 0} records per check; "
             f"whole matrix {args.runtime_s} s on this machine.", ""]
