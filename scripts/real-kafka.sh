@@ -256,7 +256,9 @@ launch() {
     for ((i = 1; i <= n; i++)); do
         local node="${state}/node-${i}"
         while :; do
-            is_our_process "$(<"${node}/pid")" "${node}/server.properties" || {
+            # Alive is enough here: right after the fork the child may not have exec'd java yet,
+            # so its command line does not name the config (is_our_process guards `stop` only).
+            kill -0 "$(<"${node}/pid")" 2>/dev/null || {
                 log "node ${i} exited during start-up; last lines of its log:"
                 tail -n 40 "${node}/server.log" "${node}/stdout.log" >&2 2>/dev/null || true
                 return 1
