@@ -30,7 +30,8 @@ const fn api(api_key: ApiKey, min: i16, max: i16) -> SupportedApi {
 }
 
 /// What this broker serves. Maxima stop before topic-id-only versions (Produce 13, Fetch 13)
-/// and the transaction-v2 InitProducerId.
+/// and the two-phase-commit InitProducerId (v6, KIP-939); InitProducerId v5 only adds an error
+/// code for transactions, which are not modelled.
 pub const SUPPORTED: &[SupportedApi] = &[
     SupportedApi {
         api_key: ApiKey::Produce,
@@ -39,13 +40,13 @@ pub const SUPPORTED: &[SupportedApi] = &[
         max: 12,
     },
     api(ApiKey::Fetch, 4, 12),
-    api(ApiKey::ListOffsets, 1, 6),
+    api(ApiKey::ListOffsets, 1, 10),
     api(ApiKey::Metadata, 0, 12),
     api(ApiKey::FindCoordinator, 0, 6),
     api(ApiKey::ApiVersions, 0, 4),
     api(ApiKey::CreateTopics, 2, 7),
     api(ApiKey::DeleteTopics, 1, 6),
-    api(ApiKey::InitProducerId, 0, 4),
+    api(ApiKey::InitProducerId, 0, 5),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::DescribeCluster, 0, 1),
     api(ApiKey::JoinGroup, 0, 9),
