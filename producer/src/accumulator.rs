@@ -558,6 +558,14 @@ impl Accumulator {
         self.queue_mut(topic, partition).iter_mut()
     }
 
+    /// Whether a batch sent before waits in the partition's queue for a retry.
+    pub fn has_queued_retry(&self, topic: &str, partition: i32) -> bool {
+        usize::try_from(partition)
+            .ok()
+            .and_then(|p| self.topics.get(topic)?.get(p))
+            .is_some_and(|queue| queue.iter().any(ProducerBatch::is_sealed))
+    }
+
     /// The earliest moment something changes on its own: a linger or backoff ends, or a batch
     /// expires. `None` when nothing is queued.
     pub fn next_deadline(&self) -> Option<Instant> {

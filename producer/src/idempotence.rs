@@ -7,6 +7,13 @@
 //! for the batch right after the last acknowledged one, an UNKNOWN_PRODUCER_ID, or a batch that
 //! failed for good bumps the epoch locally (KIP-360) and restarts every partition's sequences at 0
 //! once its requests in flight have come back.
+//!
+//! A batch that reaches `delivery.timeout.ms` after being sent has an unknown fate: its sequence
+//! is *unresolved* (Java `Sender` L424-431). Until the partition's requests and queued retries
+//! are all through, no fresh batch is stamped; then, as in Java's `maybeResolveSequences`
+//! (L749-786), an acknowledgement at or past the unresolved sequence proves it was written and
+//! nothing changes, otherwise the epoch is bumped. Bumping at once instead would re-stamp queued
+//! retries whose earlier attempt may already be in the log, and the broker would take them again.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +47,8 @@ struct PartitionBook {
     last_acked: i32,
     /// Sequences must restart at 0 under the new epoch once nothing is in flight.
     needs_reset: bool,
+    /// The last sequence of an expired batch whose fate is unknown.
+    unresolved: Option<i32>,
 }
 
 /// Bookkeeping for every partition the producer sends to.
@@ -111,6 +120,9 @@ impl SendBook {
             return true;
         };
         if book.needs_reset && book.in_flight > 0 {
+            return false;
+        }
+        if book.unresolved.is_some() && !head_is_retry {
             return false;
         }
         if head_is_retry || book.retrying || self.one_at_a_time {
@@ -201,6 +213,40 @@ impl SendBook {
     /// The batch is being retried: the partition sends one batch at a time until it is through.
     pub fn retrying(&mut self, topic: &Arc<str>, partition: i32) {
         self.book(topic, partition).retrying = true;
+    }
+
+    /// A batch stamped with `state` reached its delivery timeout after being sent: its
+    /// sequence is unresolved (ignored for a batch of an older epoch, already reset).
+    pub fn expired(&mut self, topic: &Arc<str>, partition: i32, state: ProducerState, count: i32) {
+        if state.base_sequence < 0 || state.producer_epoch != self.current_epoch() {
+            return;
+        }
+        let last = increment_sequence(state.base_sequence, count - 1);
+        let book = self.book(topic, partition);
+        book.unresolved = Some(book.unresolved.map_or(last, |u| u.max(last)));
+    }
+
+    /// Settles the unresolved sequences of partitions with nothing in flight and no queued
+    /// retry (`has_queued_retry`); true when one was not acknowledged and the epoch must be
+    /// bumped.
+    pub fn resolve_sequences(&mut self, has_queued_retry: impl Fn(&str, i32) -> bool) -> bool {
+        let mut bump = false;
+        for (topic, books) in &mut self.partitions {
+            for (&partition, book) in books.iter_mut() {
+                let Some(unresolved) = book.unresolved else {
+                    continue;
+                };
+                if book.in_flight > 0 || has_queued_retry(topic, partition) {
+                    continue;
+                }
+                book.unresolved = None;
+                // Under a reset already pending, the bump is on its way.
+                if !book.needs_reset && book.last_acked < unresolved {
+                    bump = true;
+                }
+            }
+        }
+        bump
     }
 
     /// Java's `canRetry` for OUT_OF_ORDER_SEQUENCE_NUMBER: a batch that is not the next one
@@ -319,6 +365,53 @@ mod tests {
             vec![(5, 0), (5, 2)]
         );
         assert_eq!(book.stamp(&t(), 0, 1).base_sequence, 5);
+    }
+
+    #[test]
+    fn an_expired_batch_acknowledged_later_resolves_without_a_bump() {
+        let mut book = SendBook::new(true, false);
+        book.set_identity(1, 0);
+        let first = book.stamp(&t(), 0, 2);
+        let second = book.stamp(&t(), 0, 2);
+        book.sent(&t(), 0);
+        book.sent(&t(), 0);
+        book.expired(&t(), 0, first, 2);
+        assert!(
+            !book.may_drain("t", 0, false),
+            "no fresh batch while unresolved"
+        );
+        book.returned(&t(), 0);
+        book.returned(&t(), 0);
+        assert!(book.may_drain("t", 0, true), "retries keep their sequence");
+        assert!(
+            !book.resolve_sequences(|_, _| true),
+            "a retry is still queued"
+        );
+        assert!(!book.may_drain("t", 0, false));
+        // The queued retry of the second batch is acknowledged: the first was written too.
+        book.sent(&t(), 0);
+        book.returned(&t(), 0);
+        book.acked(&t(), 0, second, 2);
+        assert!(!book.resolve_sequences(|_, _| false));
+        assert!(book.may_drain("t", 0, false));
+        assert_eq!(
+            book.stamp(&t(), 0, 1).base_sequence,
+            4,
+            "same epoch, no reset"
+        );
+    }
+
+    #[test]
+    fn an_expired_batch_never_acknowledged_bumps_the_epoch() {
+        let mut book = SendBook::new(true, false);
+        book.set_identity(1, 0);
+        let first = book.stamp(&t(), 0, 3);
+        book.sent(&t(), 0);
+        book.expired(&t(), 0, first, 3);
+        assert!(!book.resolve_sequences(|_, _| false), "still in flight");
+        book.returned(&t(), 0);
+        assert!(book.resolve_sequences(|_, _| false));
+        assert!(!book.resolve_sequences(|_, _| false), "settled once");
     }
 
     #[test]

@@ -181,6 +181,7 @@ impl Sender {
         self.expire_in_flight(now);
         self.maybe_request_metadata(now);
         self.maybe_init_producer_id(now);
+        self.resolve_sequences();
         self.apply_sequence_resets();
         self.send_ready(now);
     }
@@ -217,6 +218,12 @@ impl Sender {
             for batch in batches {
                 if !batch.reported_timed_out && now >= batch.created + timeout {
                     batch.reported_timed_out = true;
+                    self.book.expired(
+                        &batch.topic,
+                        batch.partition,
+                        batch.producer,
+                        batch.record_count,
+                    );
                     Stats::add(&stats.records_failed, batch.record_count as u64);
                     batch.completion.complete(BatchOutcome {
                         partition: batch.partition,
@@ -426,6 +433,19 @@ impl Sender {
             RequestKind::InitProducerId(body),
             InFlight::InitProducerId,
         );
+    }
+
+    /// Settles the sequences of batches that expired after being sent; bumps the epoch when
+    /// one of them was never acknowledged.
+    fn resolve_sequences(&mut self) {
+        let bump = {
+            let inner = self.shared.lock();
+            self.book
+                .resolve_sequences(|topic, partition| inner.acc.has_queued_retry(topic, partition))
+        };
+        if bump {
+            self.bump_epoch();
+        }
     }
 
     /// After an epoch bump, re-stamps the queued batches of each partition whose requests have
@@ -823,7 +843,15 @@ impl Sender {
         if !batch.reported_timed_out {
             Stats::add(&self.shared.stats.records_failed, batch.record_count as u64);
         }
-        if batch.producer.base_sequence >= 0 {
+        if matches!(error, ProducerError::DeliveryTimeout(_)) {
+            // Sent or not, its fate is settled later (`resolve_sequences`).
+            self.book.expired(
+                &batch.topic,
+                batch.partition,
+                batch.producer,
+                batch.record_count,
+            );
+        } else if batch.producer.base_sequence >= 0 {
             // Its sequences are a gap now; later batches would be out of order (KIP-360).
             self.bump_epoch();
         }

@@ -8,85 +8,27 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestCluster, assert_once_in_order, high_watermarks, read_back, value};
+use common::{TestCluster, assert_once_in_order, builder, high_watermarks, read_back, value};
 use ktrial_producer::{Producer, ProducerError, ProducerRecord};
-
-async fn produce_all(
-    bootstrap: &str,
-    topic: &str,
-    count: u64,
-    extra: &[(&str, &str)],
-) -> Vec<Result<ktrial_producer::RecordMetadata, ProducerError>> {
-    let mut builder = Producer::builder().bootstrap_servers(bootstrap);
-    for (k, v) in extra {
-        builder = builder.set(*k, *v);
-    }
-    let producer = builder.build().await.unwrap();
-    let mut deliveries = Vec::with_capacity(count as usize);
-    for seq in 0..count {
-        let key = (seq % 97).to_string();
-        let v = value(seq, 24);
-        let record = ProducerRecord::new(topic).key(key.as_bytes()).value(&v);
-        deliveries.push(producer.send(record).await.unwrap());
-    }
-    producer.flush().await;
-    let mut results = Vec::with_capacity(deliveries.len());
-    for d in deliveries {
-        results.push(d.await);
-    }
-    producer.close(Duration::from_secs(10)).await.unwrap();
-    results
-}
 
 /// One million records uncompressed; 20,000 for each codec (the default test run stays fast).
 /// Sixteen partitions: librdkafka's mock keeps at most 5 MiB per partition
 /// (`rdkafka_mock.c` L622), and every record must still be there to be read back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_arrive_once_and_in_order_for_every_codec() {
-    const PARTITIONS: i32 = 16;
     let cluster = TestCluster::rdkafka_mock(3);
-    for (codec, count) in [
-        ("none", 1_000_000),
-        ("gzip", 20_000),
-        ("snappy", 20_000),
-        ("lz4", 20_000),
-        ("zstd", 20_000),
-    ] {
-        let topic = format!("codec-{codec}");
-        cluster.create_topic(&topic, PARTITIONS);
-        let results = produce_all(
-            &cluster.bootstrap(),
-            &topic,
-            count,
-            // Large batches: librdkafka's mock answers a Fetch with one batch per partition.
-            &[
-                ("compression.type", codec),
-                ("batch.size", "262144"),
-                ("linger.ms", "20"),
-            ],
-        )
-        .await;
-        assert!(
-            results.iter().all(Result::is_ok),
-            "{codec}: {:?}",
-            results.iter().find(|r| r.is_err())
-        );
-        assert_eq!(
-            high_watermarks(&cluster.bootstrap(), &topic, PARTITIONS),
-            count as i64,
-            "{codec}"
-        );
-        let back = read_back(&cluster.bootstrap(), &topic, PARTITIONS, count as usize);
-        assert_once_in_order(&back, count);
-    }
-}
-
-fn builder(bootstrap: &str, extra: &[(&str, &str)]) -> ktrial_producer::ProducerBuilder {
-    let mut builder = Producer::builder().bootstrap_servers(bootstrap);
-    for (k, v) in extra {
-        builder = builder.set(*k, *v);
-    }
-    builder
+    common::assert_every_codec_arrives_once_in_order(
+        &cluster,
+        16,
+        &[
+            ("none", 1_000_000),
+            ("gzip", 20_000),
+            ("snappy", 20_000),
+            ("lz4", 20_000),
+            ("zstd", 20_000),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,8 +214,8 @@ async fn warm_up_then_take_every_broker_down(
         .unwrap()
         .await
         .unwrap();
-    cluster.mock.broker_down(1).unwrap();
-    cluster.mock.broker_down(2).unwrap();
+    cluster.rdkafka().broker_down(1).unwrap();
+    cluster.rdkafka().broker_down(2).unwrap();
     producer
 }
 
@@ -350,7 +292,7 @@ async fn produce_through_faults(
     let mut deliveries = Vec::new();
     for seq in 0..count {
         if seq == count / 6 {
-            cluster.mock.request_errors(
+            cluster.rdkafka().request_errors(
                 RDKafkaApiKey::Produce,
                 &[
                     RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
@@ -363,7 +305,7 @@ async fn produce_through_faults(
         }
         if seq == count / 3 {
             // The broker lost the producer's state: epoch bump, sequences restart at 0.
-            cluster.mock.request_errors(
+            cluster.rdkafka().request_errors(
                 RDKafkaApiKey::Produce,
                 &[
                     RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
@@ -375,7 +317,7 @@ async fn produce_through_faults(
             // A leader election: every partition moves to the next broker.
             for p in 0..3 {
                 cluster
-                    .mock
+                    .rdkafka()
                     .partition_leader(topic, p, Some((p + 1) % 3 + 1))
                     .unwrap();
             }
@@ -449,7 +391,7 @@ async fn a_full_buffer_fails_try_send_at_once_and_send_after_max_block() {
         .await
         .unwrap();
     // Nothing can leave while the only broker is down: the buffer fills.
-    cluster.mock.broker_down(1).unwrap();
+    cluster.rdkafka().broker_down(1).unwrap();
     let value = [0u8; 500];
     let mut accepted = 0;
     let err = loop {
@@ -484,7 +426,7 @@ async fn a_full_buffer_fails_try_send_at_once_and_send_after_max_block() {
         "{stats:?}"
     );
     // Back up: the buffered records go out and memory is free again.
-    cluster.mock.broker_up(1).unwrap();
+    cluster.rdkafka().broker_up(1).unwrap();
     tokio::time::timeout(Duration::from_secs(20), producer.flush())
         .await
         .unwrap();
@@ -499,7 +441,10 @@ async fn a_full_buffer_fails_try_send_at_once_and_send_after_max_block() {
 async fn metadata_refreshes_every_max_age_so_a_moved_leader_costs_no_retry() {
     let cluster = TestCluster::rdkafka_mock(2);
     cluster.create_topic("moves", 1);
-    cluster.mock.partition_leader("moves", 0, Some(1)).unwrap();
+    cluster
+        .rdkafka()
+        .partition_leader("moves", 0, Some(1))
+        .unwrap();
     let producer = builder(&cluster.bootstrap(), &[("metadata.max.age.ms", "200")])
         .build()
         .await
@@ -510,7 +455,10 @@ async fn metadata_refreshes_every_max_age_so_a_moved_leader_costs_no_retry() {
         .unwrap()
         .await
         .unwrap();
-    cluster.mock.partition_leader("moves", 0, Some(2)).unwrap();
+    cluster
+        .rdkafka()
+        .partition_leader("moves", 0, Some(2))
+        .unwrap();
     // Longer than metadata.max.age.ms: the periodic refresh learns the new leader.
     tokio::time::sleep(Duration::from_millis(800)).await;
     let meta = producer
@@ -549,7 +497,7 @@ async fn a_broker_slower_than_request_timeout_fails_records_within_delivery_time
         .await
         .unwrap();
     cluster
-        .mock
+        .rdkafka()
         .broker_round_trip_time(1, Duration::from_secs(3))
         .unwrap();
     let started = std::time::Instant::now();
@@ -575,7 +523,7 @@ async fn a_broker_slower_than_request_timeout_fails_records_within_delivery_time
     );
     assert!(matches!(err, ProducerError::DeliveryTimeout(_)), "{err}");
     cluster
-        .mock
+        .rdkafka()
         .broker_round_trip_time(1, Duration::ZERO)
         .unwrap();
 }
@@ -639,8 +587,8 @@ async fn records_sent_while_every_broker_is_down_arrive_once_they_return() {
         );
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    cluster.mock.broker_up(1).unwrap();
-    cluster.mock.broker_up(2).unwrap();
+    cluster.rdkafka().broker_up(1).unwrap();
+    cluster.rdkafka().broker_up(2).unwrap();
     for d in deliveries {
         tokio::time::timeout(Duration::from_secs(20), d)
             .await

@@ -1,38 +1,178 @@
-//! Shared by the integration tests: a broker to run against (librdkafka's mock cluster today;
-//! the project's mock broker later, through the same functions) and a reader that consumes
-//! partitions back with a real client (rust-rdkafka).
+//! Shared by the integration tests: a broker to run against (librdkafka's mock cluster or the
+//! project's own mock broker, through the same functions), a reader that consumes partitions back
+//! with a real client (rust-rdkafka), and the end-to-end run every broker must pass.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::time::Duration;
 
+use ktrial_producer::{Producer, ProducerError, ProducerRecord, RecordMetadata};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::mocking::MockCluster;
+use rdkafka::mocking::MockCluster as RdkafkaMock;
 use rdkafka::producer::DefaultProducerContext;
 use rdkafka::{Offset, TopicPartitionList};
 
-/// A cluster to test against: its bootstrap address and, for librdkafka's mock, the handle
-/// that injects faults.
-pub struct TestCluster {
-    pub mock: MockCluster<'static, DefaultProducerContext>,
+/// A cluster to test against: librdkafka's mock (a broker not written here) or ktrial's.
+pub enum TestCluster {
+    /// librdkafka's mock cluster, whose handle injects librdkafka's faults.
+    Rdkafka(RdkafkaMock<'static, DefaultProducerContext>),
+    /// The project's mock broker, with its replication model and fault plan.
+    Ktrial(ktrial_mockbroker::MockCluster),
 }
 
 impl TestCluster {
     /// librdkafka's mock cluster with `brokers` brokers.
     pub fn rdkafka_mock(brokers: i32) -> Self {
-        Self {
-            mock: MockCluster::new(brokers).unwrap(),
+        Self::Rdkafka(RdkafkaMock::new(brokers).unwrap())
+    }
+
+    /// ktrial's mock broker with `brokers` brokers, started from `builder` (topics and faults
+    /// may be set there or added later).
+    pub async fn ktrial(builder: ktrial_mockbroker::MockClusterBuilder, brokers: i32) -> Self {
+        Self::Ktrial(builder.brokers(brokers).start().await.unwrap())
+    }
+
+    /// The librdkafka mock's handle (panics on ktrial's broker).
+    pub fn rdkafka(&self) -> &RdkafkaMock<'static, DefaultProducerContext> {
+        match self {
+            Self::Rdkafka(mock) => mock,
+            Self::Ktrial(_) => panic!("not librdkafka's mock"),
+        }
+    }
+
+    /// ktrial's cluster handle (panics on librdkafka's mock).
+    pub fn ktrial_handle(&self) -> &ktrial_mockbroker::MockCluster {
+        match self {
+            Self::Ktrial(cluster) => cluster,
+            Self::Rdkafka(_) => panic!("not ktrial's mock broker"),
         }
     }
 
     pub fn bootstrap(&self) -> String {
-        self.mock.bootstrap_servers()
+        match self {
+            Self::Rdkafka(mock) => mock.bootstrap_servers(),
+            Self::Ktrial(cluster) => cluster.bootstrap_servers().to_string(),
+        }
     }
 
+    /// Creates a topic with `partitions` partitions, replicated on every broker of ktrial's
+    /// cluster (so that elections and a broker going down lose nothing), once on librdkafka's.
     pub fn create_topic(&self, topic: &str, partitions: i32) {
-        self.mock.create_topic(topic, partitions, 1).unwrap();
+        match self {
+            Self::Rdkafka(mock) => mock.create_topic(topic, partitions, 1).unwrap(),
+            Self::Ktrial(cluster) => {
+                let model = cluster.model();
+                let now = model.now();
+                model
+                    .update(now, |c| {
+                        let replicas = c.brokers().len() as i16;
+                        c.create_topic(topic, partitions, replicas, Default::default(), now)
+                    })
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Sum of the high watermarks of `topic`'s partitions.
+    pub fn high_watermarks(&self, topic: &str, partitions: i32) -> i64 {
+        match self {
+            Self::Rdkafka(_) => high_watermarks(&self.bootstrap(), topic, partitions),
+            Self::Ktrial(cluster) => (0..partitions)
+                .map(|p| cluster.high_watermark(topic, p).unwrap())
+                .sum(),
+        }
+    }
+
+    /// The values of every partition of `topic`, in offset order: consumed back with a real
+    /// client from librdkafka's mock, read from the log of ktrial's.
+    pub fn read_back(&self, topic: &str, partitions: i32, expected: usize) -> Vec<Vec<Vec<u8>>> {
+        match self {
+            Self::Rdkafka(_) => read_back(&self.bootstrap(), topic, partitions, expected),
+            Self::Ktrial(cluster) => (0..partitions)
+                .map(|p| {
+                    cluster
+                        .records(topic, p)
+                        .unwrap()
+                        .into_iter()
+                        .map(|r| r.value.unwrap().to_vec())
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A producer builder on `bootstrap` with the given properties.
+pub fn builder(bootstrap: &str, extra: &[(&str, &str)]) -> ktrial_producer::ProducerBuilder {
+    let mut builder = Producer::builder().bootstrap_servers(bootstrap);
+    for (k, v) in extra {
+        builder = builder.set(*k, *v);
+    }
+    builder
+}
+
+/// Sends `count` records (keys cycling over 97 values, values [`value`]`(seq, 24)`), flushes,
+/// and returns every delivery result in send order.
+pub async fn produce_all(
+    bootstrap: &str,
+    topic: &str,
+    count: u64,
+    extra: &[(&str, &str)],
+) -> Vec<Result<RecordMetadata, ProducerError>> {
+    let producer = builder(bootstrap, extra).build().await.unwrap();
+    let mut deliveries = Vec::with_capacity(count as usize);
+    for seq in 0..count {
+        let key = (seq % 97).to_string();
+        let v = value(seq, 24);
+        let record = ProducerRecord::new(topic).key(key.as_bytes()).value(&v);
+        deliveries.push(producer.send(record).await.unwrap());
+    }
+    producer.flush().await;
+    let mut results = Vec::with_capacity(deliveries.len());
+    for d in deliveries {
+        results.push(d.await);
+    }
+    producer.close(Duration::from_secs(10)).await.unwrap();
+    results
+}
+
+/// For each `(codec, count)`: `count` records produced to a fresh topic of `partitions`
+/// partitions, every one acknowledged, the high watermarks adding up to `count`, and the
+/// records read back once each, in send order per partition.
+pub async fn assert_every_codec_arrives_once_in_order(
+    cluster: &TestCluster,
+    partitions: i32,
+    runs: &[(&str, u64)],
+) {
+    for &(codec, count) in runs {
+        let topic = format!("codec-{codec}");
+        cluster.create_topic(&topic, partitions);
+        let results = produce_all(
+            &cluster.bootstrap(),
+            &topic,
+            count,
+            // Large batches: librdkafka's mock answers a Fetch with one batch per partition.
+            &[
+                ("compression.type", codec),
+                ("batch.size", "262144"),
+                ("linger.ms", "20"),
+            ],
+        )
+        .await;
+        assert!(
+            results.iter().all(Result::is_ok),
+            "{codec}: {:?}",
+            results.iter().find(|r| r.is_err())
+        );
+        assert_eq!(
+            cluster.high_watermarks(&topic, partitions),
+            count as i64,
+            "{codec}"
+        );
+        let back = cluster.read_back(&topic, partitions, count as usize);
+        assert_once_in_order(&back, count);
     }
 }
 
