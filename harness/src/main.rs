@@ -20,6 +20,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Rerun one scenario exactly and print its timeline (and write it as HTML with --html).
     Replay(cmd::replay::Args),
+    /// Generate fault schedules around a scenario, shrink the first violation, write it as a scenario.
+    Explore(cmd::explore::Args),
     /// Run a mock Kafka cluster until SIGINT/SIGTERM; prints `bootstrap=...` once it listens.
     Broker(cmd::broker::Args),
     /// Measure the producer, like kafka-producer-perf-test (`ktrial perf produce --help`).
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run(args) => cmd::run::main(args),
         Command::Replay(args) => cmd::replay::main(args),
+        Command::Explore(args) => cmd::explore::main(args),
         Command::Broker(args) => cmd::broker::main(args),
         Command::Perf(args) => cmd::perf::main(args),
     }

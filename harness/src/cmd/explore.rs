@@ -1,0 +1,128 @@
+//! `ktrial explore SCENARIO --cases N [--seed S] [--out FILE]`: draws fault schedules around a
+//! scenario, shrinks the first that breaks a property, writes it as a scenario file that
+//! `ktrial run` reproduces, and prints the schedule and its timeline. Exits 1 on a violation.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use ktrial_harness::explore::{Exploration, ExploreConfig, Finding, explore, reproduction_file};
+use ktrial_harness::scenario::load_file;
+
+/// Arguments of `ktrial explore`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario file whose faults are replaced by generated ones.
+    scenario: PathBuf,
+    /// Schedules to try.
+    #[arg(long, default_value_t = 100)]
+    cases: u32,
+    /// Seed of the schedule generator (the scenario's seed when absent).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where to write the minimal failing scenario (`<scenario>-explored.toml` here when absent).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Most faults in one schedule.
+    #[arg(long, default_value_t = 6)]
+    max_faults: usize,
+    /// Most shrinking steps.
+    #[arg(long, default_value_t = 512)]
+    max_shrink_iters: u32,
+}
+
+/// Runs `ktrial explore`.
+pub fn main(args: Args) -> ExitCode {
+    let scenario = match load_file(&args.scenario) {
+        Ok(scenario) => scenario,
+        Err(e) => {
+            eprintln!("ktrial: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = ExploreConfig {
+        cases: args.cases,
+        seed: args.seed.unwrap_or(scenario.seed),
+        max_faults: args.max_faults,
+        max_shrink_iters: args.max_shrink_iters,
+    };
+    let started = Instant::now();
+    let exploration = match explore(&scenario, &config) {
+        Ok(exploration) => exploration,
+        Err(e) => {
+            eprintln!("ktrial: {}: {e}", scenario.name);
+            return ExitCode::from(2);
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    print_statistics(&exploration, config.seed, seconds);
+    let Some(finding) = exploration.finding else {
+        println!("no violation in {} case(s)", exploration.cases);
+        return ExitCode::SUCCESS;
+    };
+    let out = args
+        .out
+        .unwrap_or_else(|| default_out(&args.scenario, &scenario.name));
+    let origin = format!(
+        "`ktrial explore {} --cases {} --seed {}`",
+        args.scenario.display(),
+        config.cases,
+        config.seed
+    );
+    match write_reproduction(&finding, &origin, &out) {
+        Ok(()) => print_finding(&finding, &out),
+        Err(e) => {
+            eprintln!("ktrial: {}: {e}", out.display());
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::FAILURE
+}
+
+fn print_statistics(exploration: &Exploration, seed: u64, seconds: f64) {
+    let runs = exploration.cases + exploration.shrink_runs;
+    println!(
+        "explored {} case(s) and {} shrinking run(s) with seed {seed} in {seconds:.2} s ({:.1} runs/s)",
+        exploration.cases,
+        exploration.shrink_runs,
+        f64::from(runs) / seconds.max(f64::EPSILON)
+    );
+}
+
+fn default_out(scenario_path: &Path, name: &str) -> PathBuf {
+    let stem = scenario_path
+        .file_stem()
+        .map_or_else(|| name.to_string(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from(format!("{stem}-explored.toml"))
+}
+
+fn write_reproduction(finding: &Finding, origin: &str, out: &Path) -> Result<(), String> {
+    let text = reproduction_file(finding, origin).map_err(|e| e.to_string())?;
+    std::fs::write(out, text).map_err(|e| e.to_string())
+}
+
+fn print_finding(finding: &Finding, out: &Path) {
+    println!(
+        "violation: {}; shrunk from {} to {} fault(s), seed {}",
+        finding.summary(),
+        finding.first.faults.len(),
+        finding.minimal.faults.len(),
+        finding.minimal.seed
+    );
+    if let Ok(report) = &finding.outcome {
+        for verdict in finding.violations() {
+            println!("    {}: {}", verdict.property, verdict.detail);
+        }
+        println!("    journal hash {}", report.journal_hash);
+    }
+    println!("minimal schedule:");
+    match toml::to_string_pretty(&finding.scenario.faults) {
+        Ok(faults) => println!("{faults}"),
+        Err(e) => println!("    (cannot print: {e})"),
+    }
+    println!("written to {} (`ktrial run` fails on it)", out.display());
+    if let Ok(report) = &finding.outcome {
+        println!("timeline:");
+        print!("{}", report.timeline);
+    }
+}

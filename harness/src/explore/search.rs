@@ -1,0 +1,249 @@
+//! The search: proptest's [`TestRunner`] draws schedules around a scenario, runs each in
+//! simulated time, and shrinks the first one that breaks a property to a minimal schedule.
+
+use std::cell::{Cell, RefCell};
+
+use proptest::test_runner::{
+    Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner, basic_result_cache,
+};
+
+use super::{FaultSpace, Schedule};
+use crate::check::PropertyVerdict;
+use crate::scenario::{Expect, Expectations, Scenario};
+use crate::sim::{RunError, RunReport, run};
+
+/// How an exploration runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExploreConfig {
+    /// Schedules to try before declaring that none breaks a property.
+    pub cases: u32,
+    /// Seed of the generator: the same seed draws the same schedules and shrinks them the same way.
+    pub seed: u64,
+    /// Most faults in one schedule.
+    pub max_faults: usize,
+    /// Most shrinking steps after the first failure.
+    pub max_shrink_iters: u32,
+}
+
+impl Default for ExploreConfig {
+    fn default() -> Self {
+        Self {
+            cases: 100,
+            seed: 0,
+            max_faults: 6,
+            max_shrink_iters: 512,
+        }
+    }
+}
+
+/// An exploration that could not take place.
+#[derive(Debug, thiserror::Error)]
+pub enum ExploreError {
+    /// The scenario does not run even without faults.
+    #[error("the scenario does not run without faults: {0}")]
+    Baseline(RunError),
+    /// proptest gave up (too many rejected cases).
+    #[error("exploration aborted: {0}")]
+    Aborted(String),
+}
+
+/// What an exploration did and found.
+#[derive(Debug)]
+pub struct Exploration {
+    /// Schedules run up to and including the first failing one (all of them when none failed),
+    /// the fault-free baseline included.
+    pub cases: u32,
+    /// Runs spent shrinking the first failing schedule.
+    pub shrink_runs: u32,
+    /// The violation found, shrunk; none when every case held.
+    pub finding: Option<Finding>,
+}
+
+/// A violation and the smallest schedule found that still shows it.
+#[derive(Debug)]
+pub struct Finding {
+    /// The first failing schedule, as drawn.
+    pub first: Schedule,
+    /// The schedule after shrinking.
+    pub minimal: Schedule,
+    /// The scenario with the minimal schedule in place: what the reproduction file holds.
+    pub scenario: Scenario,
+    /// Its run: the report, or why the simulation itself failed.
+    pub outcome: Result<RunReport, RunError>,
+}
+
+impl Finding {
+    /// The properties the minimal schedule breaks (none when the simulation itself failed).
+    pub fn violations(&self) -> Vec<&PropertyVerdict> {
+        self.outcome
+            .as_ref()
+            .map(|report| report.verdicts.iter().filter(|v| !v.passed()).collect())
+            .unwrap_or_default()
+    }
+
+    /// One line on what broke: `ordered violated`, or the simulation's error.
+    pub fn summary(&self) -> String {
+        match &self.outcome {
+            Ok(report) => violated(report),
+            Err(e) => e.to_string(),
+        }
+    }
+}
+
+/// The expectations a case is judged by: every property the scenario checks (whether it expects
+/// it to hold or to be violated) must hold, so that any violation is a finding. Properties the
+/// scenario ignores stay ignored: a non-idempotent scenario that does not claim `no_duplicates`
+/// would otherwise drown its reordering in the duplicates it is known to make.
+pub fn explored_expectations(expect: &Expectations) -> Expectations {
+    let judged = |e: Expect| match e {
+        Expect::Ignored => Expect::Ignored,
+        Expect::Holds | Expect::Violated => Expect::Holds,
+    };
+    Expectations {
+        no_loss: judged(expect.no_loss),
+        no_duplicates: judged(expect.no_duplicates),
+        ordered: judged(expect.ordered),
+        ordered_per_key: judged(expect.ordered_per_key),
+        batch_bounds: judged(expect.batch_bounds),
+        acks_semantics: judged(expect.acks_semantics),
+        all_delivered: judged(expect.all_delivered),
+    }
+}
+
+/// Explores fault schedules around `scenario` (its own faults are replaced) and shrinks the first
+/// that breaks a property.
+///
+/// ```
+/// use ktrial_harness::explore::{ExploreConfig, explore};
+/// use ktrial_harness::scenario::parse;
+///
+/// let scenario = parse(r#"
+///     seed = 1
+///     [producer]
+///     "enable.idempotence" = false
+///     "max.in.flight.requests.per.connection" = 5
+///     "linger.ms" = 1
+///     "batch.size" = 512
+///     "request.timeout.ms" = 500
+///     [workload]
+///     topic = "t"
+///     records = 100
+///     [expect]
+///     ordered = "holds"
+/// "#, "doc.toml".as_ref())?;
+/// let config = ExploreConfig { cases: 20, seed: 7, ..ExploreConfig::default() };
+/// let exploration = explore(&scenario, &config)?;
+/// let finding = exploration.finding.expect("five requests in flight without idempotence reorder");
+/// assert_eq!(finding.summary(), "ordered violated");
+/// assert!(finding.minimal.faults.len() <= finding.first.faults.len());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn explore(scenario: &Scenario, config: &ExploreConfig) -> Result<Exploration, ExploreError> {
+    let judged = Scenario {
+        name: format!("{}-explored", scenario.name),
+        expect: explored_expectations(&scenario.expect),
+        ..scenario.clone()
+    };
+    let fault_free = Schedule {
+        seed: scenario.seed,
+        faults: Vec::new(),
+    };
+    let baseline =
+        run(&fault_free.apply_to(&judged), fault_free.seed).map_err(ExploreError::Baseline)?;
+    if broke_a_property(&baseline) {
+        return Ok(Exploration {
+            cases: 1,
+            shrink_runs: 0,
+            finding: Some(finding(&judged, fault_free.clone(), fault_free)),
+        });
+    }
+
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: config.cases,
+            max_shrink_iters: config.max_shrink_iters,
+            failure_persistence: None,
+            result_cache: basic_result_cache,
+            fork: false,
+            timeout: 0,
+            ..Config::default()
+        },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(config.seed)),
+    );
+    let runs = Cell::new(1_u32);
+    let first = RefCell::new(None::<(u32, Schedule)>);
+    let result = runner.run(
+        &FaultSpace::new(&judged, &baseline).schedules(config.max_faults),
+        |schedule| {
+            runs.set(runs.get() + 1);
+            let failure = match run(&schedule.apply_to(&judged), schedule.seed) {
+                Ok(report) if broke_a_property(&report) => violated(&report),
+                Ok(_) => return Ok(()),
+                Err(e) => e.to_string(),
+            };
+            first
+                .borrow_mut()
+                .get_or_insert_with(|| (runs.get(), schedule.clone()));
+            Err(TestCaseError::fail(failure))
+        },
+    );
+    let runs = runs.get();
+    match (result, first.into_inner()) {
+        (Ok(()), _) => Ok(Exploration {
+            cases: runs,
+            shrink_runs: 0,
+            finding: None,
+        }),
+        (Err(TestError::Fail(_, minimal)), Some((cases, first))) => Ok(Exploration {
+            cases,
+            shrink_runs: runs - cases,
+            finding: Some(finding(&judged, first, minimal)),
+        }),
+        (Err(TestError::Fail(reason, _)), None) | (Err(TestError::Abort(reason)), _) => {
+            Err(ExploreError::Aborted(reason.to_string()))
+        }
+    }
+}
+
+fn broke_a_property(report: &RunReport) -> bool {
+    !report.verdicts.iter().all(PropertyVerdict::passed)
+}
+
+/// `ordered violated`, `no_loss, all_delivered violated`: the properties a run broke.
+fn violated(report: &RunReport) -> String {
+    let broken: Vec<_> = report
+        .verdicts
+        .iter()
+        .filter(|v| !v.passed())
+        .map(|v| v.property)
+        .collect();
+    format!("{} violated", broken.join(", "))
+}
+
+/// Runs the minimal schedule once more, for its report and timeline.
+fn finding(judged: &Scenario, first: Schedule, minimal: Schedule) -> Finding {
+    let mut scenario = minimal.apply_to(judged);
+    let outcome = run(&scenario, minimal.seed);
+    let what = match &outcome {
+        Ok(report) => violated(report),
+        Err(_) => "the simulation fails".into(),
+    };
+    scenario.description = format!(
+        "{} fault(s) explored around {}: {what}",
+        minimal.faults.len(),
+        judged.name.trim_end_matches("-explored")
+    );
+    Finding {
+        first,
+        minimal,
+        scenario,
+        outcome,
+    }
+}
+
+/// The generator's 32-byte ChaCha seed from a `u64`.
+fn seed_bytes(seed: u64) -> [u8; 32] {
+    let mut bytes = [0; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes
+}
