@@ -346,7 +346,7 @@ fn unknown_topics_leaders_and_partitions() {
 }
 
 #[test]
-fn produce_auto_creates_topics_when_enabled() {
+fn produce_never_auto_creates_topics_but_metadata_does() {
     let now = Instant::now();
     let config = ClusterConfig {
         default_partitions: 3,
@@ -363,6 +363,54 @@ fn produce_auto_creates_topics_when_enabled() {
         )],
     );
     let outcome = c.produce(1, 9, &request, now);
+    match &outcome.partitions[0].state {
+        PartitionProduce::Done(r) => {
+            assert_eq!(r.error, Some(ResponseError::UnknownTopicOrPartition));
+            assert_eq!(r.base_offset, -1);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(c.topic("fresh").is_none());
+    // Metadata's path still creates it with the cluster defaults.
+    assert_eq!(c.ensure_topic("fresh", now).unwrap().partitions().len(), 3);
+    let outcome = c.produce(1, 9, &request, now);
     assert!(outcome.is_complete() && !outcome.has_error());
-    assert_eq!(c.topic("fresh").unwrap().partitions().len(), 3);
+}
+
+#[test]
+fn list_offsets_special_timestamps() {
+    let now = Instant::now();
+    let mut c = Cluster::new(ClusterConfig::default(), 1, WallClock::new(now, WALL_MS));
+    c.create_topic("t", 1, 1, TopicConfig::default(), now)
+        .unwrap();
+    // An empty log has no record with a largest timestamp.
+    assert_eq!(c.list_offset(1, "t", 0, -1, -3), Ok((-1, -1, -1)));
+    // Offsets 0-2 at T, T+1, T+2, then 3-4 at T, T+1: the largest timestamp is at offset 2.
+    for count in [3, 2] {
+        let request = produce_request(
+            1,
+            1000,
+            &[("t", 0, batch(Compression::Lz4, count, ProducerState::NONE))],
+        );
+        assert!(!c.produce(1, 9, &request, now).has_error());
+    }
+    assert_eq!(
+        c.list_offset(1, "t", 0, -1, -3),
+        Ok((2, 1_700_000_000_002, 0))
+    );
+    assert_eq!(c.list_offset(1, "t", 0, -1, -4), Ok((0, -1, 0)));
+    assert_eq!(c.list_offset(1, "t", 0, -1, -5), Ok((-1, -1, -1)));
+    assert_eq!(c.list_offset(1, "t", 0, -1, -1), Ok((5, -1, 0)));
+    assert_eq!(
+        c.list_offset(1, "t", 0, -1, 1_700_000_000_001),
+        Ok((1, 1_700_000_000_001, 0))
+    );
+    assert_eq!(
+        c.list_offset(1, "t", 0, -1, 1_800_000_000_000),
+        Ok((-1, -1, -1))
+    );
+    assert_eq!(
+        c.list_offset(1, "t", 0, -1, -6),
+        Err(ResponseError::InvalidRequest)
+    );
 }

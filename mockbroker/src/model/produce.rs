@@ -150,8 +150,8 @@ impl Cluster {
             .ok_or((ResponseError::InvalidRecord, "no record batch".to_string()))?;
         let wall_ms = self.clock.millis(now);
         let max_uncompressed = self.config.max_uncompressed_batch_bytes;
-        self.ensure_topic(topic_name, now)
-            .map_err(|e| (e, format!("unknown topic {topic_name}")))?;
+        // Produce never creates topics; only Metadata does (`KafkaApis.handleProduceRequest`
+        // answers UNKNOWN_TOPIC_OR_PARTITION for a topic not in the metadata cache).
         let topic = self.topics.get(topic_name).ok_or((
             ResponseError::UnknownTopicOrPartition,
             format!("unknown topic {topic_name}"),
@@ -203,15 +203,22 @@ impl Cluster {
             .validate_records(max_uncompressed)
             .map_err(|e| (batch_error(&e), e.to_string()))?;
         let header = *batch.header();
-        let check = partition.producers.check(&header).map_err(|e| {
-            (
-                e,
-                format!(
-                    "producer {} sequence {}",
-                    header.producer_id, header.base_sequence
-                ),
-            )
-        })?;
+        let check = match partition.producers.check(&header) {
+            Ok(check) => check,
+            Err(error) => {
+                // Producer-state errors carry the log start offset (`ReplicaManager
+                // .appendToLocalLog`, `unknownLogAppendInfoWithLogStartOffset`).
+                let mut response = PartitionResponse::failed(
+                    error,
+                    format!(
+                        "producer {} sequence {}",
+                        header.producer_id, header.base_sequence
+                    ),
+                );
+                response.log_start_offset = partition.log().log_start_offset();
+                return Ok(PartitionProduce::Done(response));
+            }
+        };
         let leader_epoch = partition.leader_epoch();
         let (response, last_offset) = match check {
             SequenceCheck::Duplicate(original) => (
@@ -219,7 +226,9 @@ impl Cluster {
                     error: None,
                     error_message: None,
                     base_offset: original.first_offset,
-                    log_append_time: original.log_append_time,
+                    // Kafka answers a duplicate with the cached batch's timestamp here, even
+                    // under CreateTime (`UnifiedLog.append`: `setLogAppendTime(duplicate.timestamp)`).
+                    log_append_time: original.max_timestamp,
                     log_start_offset: partition.log().log_start_offset(),
                 },
                 original.first_offset + i64::from(header.last_offset_delta),
@@ -241,7 +250,7 @@ impl Cluster {
                 let append_time = log_append_time.unwrap_or(-1);
                 partition
                     .producers
-                    .record(&header, base_offset, append_time);
+                    .record(&header, base_offset, stored.max_timestamp);
                 let response = PartitionResponse {
                     error: None,
                     error_message: None,

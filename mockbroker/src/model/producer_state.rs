@@ -19,8 +19,9 @@ pub struct BatchMetadata {
     pub last_sequence: i32,
     /// Offset given to the first record.
     pub first_offset: i64,
-    /// The append time under LogAppendTime, or -1.
-    pub log_append_time: i64,
+    /// The batch's largest timestamp as stored (the append time under LogAppendTime); a
+    /// duplicate's answer carries it as `log_append_time` (`UnifiedLog.append` for duplicates).
+    pub max_timestamp: i64,
 }
 
 /// How an idempotent batch relates to what the partition has seen.
@@ -101,7 +102,7 @@ impl ProducerStates {
     }
 
     /// Records an appended batch; a new epoch starts a fresh cache.
-    pub fn record(&mut self, batch: &BatchHeader, first_offset: i64, log_append_time: i64) {
+    pub fn record(&mut self, batch: &BatchHeader, first_offset: i64, max_timestamp: i64) {
         if batch.producer_id == NO_PRODUCER_ID {
             return;
         }
@@ -123,7 +124,7 @@ impl ProducerStates {
             first_sequence: batch.base_sequence,
             last_sequence: batch.last_sequence(),
             first_offset,
-            log_append_time,
+            max_timestamp,
         });
     }
 }
