@@ -5,6 +5,7 @@
 //! full requests (KIP-227).
 
 use bytes::Bytes;
+use ktrial_protocol::ResponseError;
 use ktrial_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use ktrial_protocol::messages::{FetchRequest, FetchResponse, ResponseKind};
 use tokio::time::Duration;
@@ -50,9 +51,7 @@ fn read(c: &Cluster, ctx: &RequestContext, request: &FetchRequest) -> (FetchResp
                     let max = usize::try_from(p.partition_max_bytes)
                         .unwrap_or(0)
                         .min(budget);
-                    let data = PartitionData::default()
-                        .with_partition_index(p.partition)
-                        .with_aborted_transactions(Some(Vec::new()));
+                    let data = PartitionData::default().with_partition_index(p.partition);
                     match c.fetch(
                         ctx.broker,
                         name,
@@ -65,14 +64,23 @@ fn read(c: &Cluster, ctx: &RequestContext, request: &FetchRequest) -> (FetchResp
                         Ok(fetched) => {
                             total += fetched.records.len();
                             budget = budget.saturating_sub(fetched.records.len());
-                            data.with_high_watermark(fetched.high_watermark)
+                            // Null when nothing was aborted (`KafkaApis` fetch path):
+                            // transactions are not modelled.
+                            data.with_aborted_transactions(None)
+                                .with_high_watermark(fetched.high_watermark)
                                 .with_last_stable_offset(fetched.high_watermark)
                                 .with_log_start_offset(fetched.log_start_offset)
                                 .with_records(Some(fetched.records))
                         }
                         Err(error) => {
                             errors = true;
+                            // Partitions missing from the metadata are refused before the read
+                            // and keep the generated default, an empty list; read errors
+                            // (out of range, not leader) carry null (`KafkaApis.handleFetchRequest`).
+                            let aborted =
+                                (error == ResponseError::UnknownTopicOrPartition).then(Vec::new);
                             data.with_error_code(code(Some(error)))
+                                .with_aborted_transactions(aborted)
                                 .with_high_watermark(-1)
                                 .with_records(Some(Bytes::new()))
                         }

@@ -59,6 +59,15 @@ pub async fn handle(
     Outcome::Respond(Box::new(ResponseKind::Produce(response)))
 }
 
+/// Kafka sends a partition's `error_message` only for record-validation failures and null
+/// otherwise (`LogAppendResult.errorMessage`, set from `RecordValidationException`).
+fn has_custom_message(error: Option<ResponseError>) -> bool {
+    matches!(
+        error,
+        Some(ResponseError::InvalidRecord | ResponseError::InvalidTimestamp)
+    )
+}
+
 fn response(c: &Cluster, version: i16, outcome: &ProduceOutcome) -> ProduceResponse {
     let mut topics: Vec<TopicProduceResponse> = Vec::new();
     let mut hinted = false;
@@ -69,7 +78,13 @@ fn response(c: &Cluster, version: i16, outcome: &ProduceOutcome) -> ProduceRespo
         let mut partition = PartitionProduceResponse::default()
             .with_index(slot.partition)
             .with_error_code(code(answer.error))
-            .with_error_message(answer.error_message.clone().map(StrBytes::from_string))
+            .with_error_message(
+                answer
+                    .error_message
+                    .clone()
+                    .filter(|_| has_custom_message(answer.error))
+                    .map(StrBytes::from_string),
+            )
             .with_base_offset(answer.base_offset)
             .with_log_append_time_ms(answer.log_append_time)
             .with_log_start_offset(answer.log_start_offset);
