@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ktrial_harness::explore::{ExploreConfig, Finding, explore, reproduction_file};
-use ktrial_harness::scenario::{Expect, PropertyValue, load_file};
+use ktrial_harness::scenario::{Expect, PropertyValue, Scenario, load_file};
 use ktrial_harness::sim::run;
 
 fn fixture(name: &str) -> PathBuf {
@@ -20,20 +20,29 @@ fn broken(finding: &Finding) -> Vec<&'static str> {
     finding.violations().iter().map(|v| v.property).collect()
 }
 
-#[test]
-fn explore_finds_a_reordering_shrinks_it_and_the_written_file_reproduces_it() {
+/// The non-idempotent fixture with a 1 s request timeout: a dropped request or lost response
+/// costs request.timeout.ms of simulated time, stepped every millisecond, and 1 s instead of the
+/// default 30 s keeps a debug build's cases fast.
+fn non_idempotent_inflight5() -> Scenario {
     let mut scenario = load_file(&fixture("non-idempotent-inflight5-retries.toml")).unwrap();
-    // A dropped request or lost response costs request.timeout.ms of simulated time, stepped
-    // every millisecond: 1 s instead of the default 30 s keeps a debug build's cases fast.
     scenario
         .producer
         .insert("request.timeout.ms".into(), PropertyValue("1000".into()));
-    let config = ExploreConfig {
-        cases: 40,
-        seed: 1,
+    scenario
+}
+
+fn config(cases: u32, seed: u64) -> ExploreConfig {
+    ExploreConfig {
+        cases,
+        seed,
         ..ExploreConfig::default()
-    };
-    let exploration = explore(&scenario, &config).unwrap();
+    }
+}
+
+#[test]
+fn explore_finds_a_reordering_shrinks_it_and_the_written_file_reproduces_it() {
+    let scenario = non_idempotent_inflight5();
+    let exploration = explore(&scenario, &config(40, 1)).unwrap();
     let finding = exploration.finding.expect("a violation within 40 cases");
     assert_eq!(broken(&finding), ["ordered"], "{}", finding.summary());
     assert!(
@@ -80,4 +89,32 @@ fn explore_finds_a_reordering_shrinks_it_and_the_written_file_reproduces_it() {
         .map(|v| v["property"].as_str().unwrap())
         .collect();
     assert_eq!(failed, ["ordered"]);
+}
+
+#[test]
+fn the_same_seed_explores_and_shrinks_the_same_way() {
+    let scenario = non_idempotent_inflight5();
+    let first = explore(&scenario, &config(20, 5)).unwrap();
+    let again = explore(&scenario, &config(20, 5)).unwrap();
+    assert_eq!(
+        (first.cases, first.shrink_runs),
+        (again.cases, again.shrink_runs)
+    );
+    let (first, again) = (first.finding.unwrap(), again.finding.unwrap());
+    assert_eq!(first.first, again.first);
+    assert_eq!(first.minimal, again.minimal);
+    assert_eq!(
+        first.outcome.unwrap().journal_hash,
+        again.outcome.unwrap().journal_hash
+    );
+}
+
+#[test]
+fn a_scenario_that_survives_every_case_has_no_finding() {
+    // Idempotence with a 500 ms request timeout: eight schedules of lost responses, errors,
+    // outages and partitions lose, duplicate, reorder and fail nothing.
+    let scenario = load_file(&fixture("lost-response-with-idempotence.toml")).unwrap();
+    let exploration = explore(&scenario, &config(8, 1)).unwrap();
+    assert!(exploration.finding.is_none());
+    assert_eq!((exploration.cases, exploration.shrink_runs), (9, 0));
 }
