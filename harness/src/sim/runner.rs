@@ -36,6 +36,8 @@ const SIMULATION_LIMIT: Duration = Duration::from_secs(3600);
 /// Network latency between simulated hosts: drawn from the seed between these bounds.
 const MIN_LATENCY: Duration = Duration::from_millis(1);
 const MAX_LATENCY: Duration = Duration::from_millis(3);
+/// Simulated time the brokers keep running after the client finishes.
+const DRAIN_MS: u64 = 100;
 /// Most journal entries a run keeps.
 const JOURNAL_CAPACITY: usize = 1_000_000;
 
@@ -167,13 +169,21 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, RunError> {
     }
 
     let mut schedule = NetworkSchedule::new(&scenario.faults.network);
+    let mut drain_until = None;
     loop {
         let now_ms = sim_elapsed_ms(&sim);
         for action in schedule.due(now_ms) {
             action.apply(&mut sim, &cluster)?;
         }
         match sim.step() {
-            Ok(true) => break,
+            // The client is done; let what is still on the wire arrive (acks=0 requests are
+            // "delivered" once written) before the logs are read.
+            Ok(true) => {
+                let until = *drain_until.get_or_insert(sim_elapsed_ms(&sim) + DRAIN_MS);
+                if sim_elapsed_ms(&sim) >= until {
+                    break;
+                }
+            }
             Ok(false) => {}
             Err(e) => return Err(RunError::Simulation(e.to_string())),
         }
