@@ -83,8 +83,7 @@ pub fn main(args: Args) -> ExitCode {
     }
     if !args.json {
         println!(
-            "{} scenario(s), {} passed, {failed} failed",
-            scenarios.len(),
+            "scenarios: {} passed, {failed} failed",
             scenarios.len() - failed
         );
     }
