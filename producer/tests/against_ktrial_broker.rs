@@ -21,18 +21,7 @@ use ktrial_protocol::messages::ApiKey;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_arrive_once_and_in_order_for_every_codec() {
     let cluster = TestCluster::ktrial(MockCluster::builder(), 3).await;
-    common::assert_every_codec_arrives_once_in_order(
-        &cluster,
-        16,
-        &[
-            ("none", 1_000_000),
-            ("gzip", 20_000),
-            ("snappy", 20_000),
-            ("lz4", 20_000),
-            ("zstd", 20_000),
-        ],
-    )
-    .await;
+    common::assert_every_codec_arrives_once_in_order(&cluster, 16, common::EVERY_CODEC).await;
 }
 
 /// A Produce fault rule: `action`, at most `times` times.

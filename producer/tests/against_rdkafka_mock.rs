@@ -17,25 +17,13 @@ use ktrial_producer::{Producer, ProducerError, ProducerRecord};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_arrive_once_and_in_order_for_every_codec() {
     let cluster = TestCluster::rdkafka_mock(3);
-    common::assert_every_codec_arrives_once_in_order(
-        &cluster,
-        16,
-        &[
-            ("none", 1_000_000),
-            ("gzip", 20_000),
-            ("snappy", 20_000),
-            ("lz4", 20_000),
-            ("zstd", 20_000),
-        ],
-    )
-    .await;
+    common::assert_every_codec_arrives_once_in_order(&cluster, 16, common::EVERY_CODEC).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_send_reports_partition_offset_and_timestamp() {
     let cluster = TestCluster::rdkafka_mock(1);
-    cluster.create_topic("sync", 3);
-    let producer = builder(&cluster.bootstrap(), &[]).build().await.unwrap();
+    let producer = cluster.producer("sync", 3, &[]).await;
     for expected_offset in 0..3 {
         let record = ProducerRecord::new("sync")
             .partition(2)
@@ -65,11 +53,7 @@ async fn sync_send_reports_partition_offset_and_timestamp() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_modes_callback_and_acks_zero() {
     let cluster = TestCluster::rdkafka_mock(1);
-    cluster.create_topic("modes", 1);
-    let producer = builder(&cluster.bootstrap(), &[("acks", "0")])
-        .build()
-        .await
-        .unwrap();
+    let producer = cluster.producer("modes", 1, &[("acks", "0")]).await;
     let (tx, rx) = tokio::sync::oneshot::channel();
     producer
         .send(ProducerRecord::new("modes").value(b"a").timestamp(42))
@@ -95,15 +79,14 @@ async fn async_modes_callback_and_acks_zero() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flush_sends_at_once_and_close_delivers_everything_buffered() {
     let cluster = TestCluster::rdkafka_mock(1);
-    cluster.create_topic("flush", 2);
     // A linger of an hour: only flush and close can make these batches leave.
-    let producer = builder(
-        &cluster.bootstrap(),
-        &[("linger.ms", "3600000"), ("delivery.timeout.ms", "7200000")],
-    )
-    .build()
-    .await
-    .unwrap();
+    let producer = cluster
+        .producer(
+            "flush",
+            2,
+            &[("linger.ms", "3600000"), ("delivery.timeout.ms", "7200000")],
+        )
+        .await;
     let first = producer
         .send(ProducerRecord::new("flush").value(b"1"))
         .await
@@ -137,11 +120,9 @@ async fn flush_sends_at_once_and_close_delivers_everything_buffered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_record_fails_alone_with_a_clear_error() {
     let cluster = TestCluster::rdkafka_mock(1);
-    cluster.create_topic("big", 1);
-    let producer = builder(&cluster.bootstrap(), &[("max.request.size", "10000")])
-        .build()
-        .await
-        .unwrap();
+    let producer = cluster
+        .producer("big", 1, &[("max.request.size", "10000")])
+        .await;
     let ok = producer
         .send(ProducerRecord::new("big").value(b"small"))
         .await
@@ -203,17 +184,8 @@ async fn warm_up_then_take_every_broker_down(
     topic: &str,
     properties: &[(&str, &str)],
 ) -> Producer {
-    cluster.create_topic(topic, 2);
-    let producer = builder(&cluster.bootstrap(), properties)
-        .build()
-        .await
-        .unwrap();
-    producer
-        .send(ProducerRecord::new(topic).value(b"warm"))
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    let producer = cluster.producer(topic, 2, properties).await;
+    common::warm(&producer, topic).await;
     cluster.rdkafka().broker_down(1).unwrap();
     cluster.rdkafka().broker_down(2).unwrap();
     producer
@@ -372,24 +344,18 @@ async fn idempotent_producer_with_five_in_flight_delivers_once_through_faults() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_buffer_fails_try_send_at_once_and_send_after_max_block() {
     let cluster = TestCluster::rdkafka_mock(1);
-    cluster.create_topic("full", 1);
-    let producer = builder(
-        &cluster.bootstrap(),
-        &[
-            ("buffer.memory", "4000"),
-            ("max.block.ms", "400"),
-            ("delivery.timeout.ms", "60000"),
-        ],
-    )
-    .build()
-    .await
-    .unwrap();
-    producer
-        .send(ProducerRecord::new("full").value(b"warm"))
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    let producer = cluster
+        .producer(
+            "full",
+            1,
+            &[
+                ("buffer.memory", "4000"),
+                ("max.block.ms", "400"),
+                ("delivery.timeout.ms", "60000"),
+            ],
+        )
+        .await;
+    common::warm(&producer, "full").await;
     // Nothing can leave while the only broker is down: the buffer fills.
     cluster.rdkafka().broker_down(1).unwrap();
     let value = [0u8; 500];
@@ -478,24 +444,18 @@ async fn metadata_refreshes_every_max_age_so_a_moved_leader_costs_no_retry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_slower_than_request_timeout_fails_records_within_delivery_timeout() {
     let cluster = TestCluster::rdkafka_mock(1);
-    cluster.create_topic("slow", 1);
-    let producer = builder(
-        &cluster.bootstrap(),
-        &[
-            ("request.timeout.ms", "1000"),
-            ("delivery.timeout.ms", "1100"),
-            ("retry.backoff.ms", "20"),
-        ],
-    )
-    .build()
-    .await
-    .unwrap();
-    producer
-        .send(ProducerRecord::new("slow").value(b"warm"))
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    let producer = cluster
+        .producer(
+            "slow",
+            1,
+            &[
+                ("request.timeout.ms", "1000"),
+                ("delivery.timeout.ms", "1100"),
+                ("retry.backoff.ms", "20"),
+            ],
+        )
+        .await;
+    common::warm(&producer, "slow").await;
     cluster
         .rdkafka()
         .broker_round_trip_time(1, Duration::from_secs(3))

@@ -76,6 +76,21 @@ impl TestCluster {
     }
 
     /// Sum of the high watermarks of `topic`'s partitions.
+    /// Creates `topic` with `partitions` and builds a producer bootstrapped here, with `extra`
+    /// properties.
+    pub async fn producer(
+        &self,
+        topic: &str,
+        partitions: i32,
+        extra: &[(&str, &str)],
+    ) -> ktrial_producer::Producer {
+        self.create_topic(topic, partitions);
+        builder(&self.bootstrap(), extra)
+            .build()
+            .await
+            .expect("producer builds")
+    }
+
     pub fn high_watermarks(&self, topic: &str, partitions: i32) -> i64 {
         match self {
             Self::Rdkafka(_) => high_watermarks(&self.bootstrap(), topic, partitions),
@@ -102,6 +117,16 @@ impl TestCluster {
                 .collect(),
         }
     }
+}
+
+/// Sends one record to `topic` and waits for it: metadata and connections are then in place.
+pub async fn warm(producer: &ktrial_producer::Producer, topic: &str) {
+    producer
+        .send(ktrial_producer::ProducerRecord::new(topic).value(b"warm"))
+        .await
+        .expect("accepted")
+        .await
+        .expect("delivered");
 }
 
 /// A producer builder on `bootstrap` with the given properties.
@@ -137,6 +162,15 @@ pub async fn produce_all(
     producer.close(Duration::from_secs(10)).await.unwrap();
     results
 }
+
+/// One million records uncompressed, 20,000 for each codec: the end-to-end runs of both brokers.
+pub const EVERY_CODEC: &[(&str, u64)] = &[
+    ("none", 1_000_000),
+    ("gzip", 20_000),
+    ("snappy", 20_000),
+    ("lz4", 20_000),
+    ("zstd", 20_000),
+];
 
 /// For each `(codec, count)`: `count` records produced to a fresh topic of `partitions`
 /// partitions, every one acknowledged, the high watermarks adding up to `count`, and the
