@@ -7,40 +7,14 @@ mod common;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use common::http::http;
 use common::{batch, produce_request};
 use ktrial_mockbroker::faults::{ClusterEvent, ScheduledEvent};
 use ktrial_mockbroker::{MockCluster, control};
 use ktrial_protocol::compression::Compression;
 use ktrial_protocol::records::ProducerState;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::time::Duration;
-
-/// One HTTP/1.1 exchange on its own connection: the status and the JSON body (null when empty).
-async fn http(address: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
-        .await
-        .unwrap()
-        .unwrap();
-    let status = answer[9..12].parse().unwrap();
-    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
-    let json = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-    };
-    (status, json)
-}
+use tokio::net::TcpListener;
 
 /// Three brokers, `orders` with 3 partitions on all three, 3 records in `orders-0`, and the
 /// control API on an ephemeral port.

@@ -2,6 +2,8 @@
 //! generation, members and committed offsets; an unknown group is a 404.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -10,22 +12,11 @@ use ktrial_mockbroker::groups::{
     CommitPartition, CommitRequest, JoinRequest, MemberRef, Pending, Protocol, SyncRequest,
 };
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::Duration;
 
 async fn get(address: std::net::SocketAddr, path: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
-        .await
-        .unwrap()
-        .unwrap();
-    let status = answer[9..12].parse().unwrap();
-    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
-    (status, serde_json::from_str(body).unwrap())
+    common::http::http(address, "GET", path, None).await
 }
 
 #[tokio::test]

@@ -1,5 +1,8 @@
-//! Helpers shared by the integration tests: record batches and Produce requests.
+//! Helpers shared by the integration tests: record batches and Produce requests, and an HTTP
+//! client for the control API.
 #![allow(clippy::unwrap_used, dead_code)]
+
+pub mod http;
 
 use bytes::Bytes;
 use ktrial_protocol::StrBytes;
