@@ -218,8 +218,8 @@ impl ProducerBatch {
 pub trait DrainPolicy {
     /// The leader of a partition, if known.
     fn leader(&self, topic: &str, partition: i32) -> Option<i32>;
-    /// Whether the partition may send its head batch now (`head_is_retry`: it was sent before).
-    fn may_drain(&self, topic: &str, partition: i32, head_is_retry: bool) -> bool;
+    /// Whether the partition of `head`, its first queued batch, may send it now.
+    fn may_drain(&self, head: &ProducerBatch) -> bool;
     /// The producer state for a batch being drained for the first time.
     fn stamp(&mut self, topic: &str, partition: i32, record_count: i32) -> ProducerState;
 }
@@ -484,7 +484,7 @@ impl Accumulator {
             let Some(head) = queue.front() else { continue };
             let flushing = self.flush_through.is_some_and(|f| head.id <= f);
             if !head.sendable(self.config.linger, now, urgent || flushing)
-                || !policy.may_drain(topic, p as i32, head.is_sealed())
+                || !policy.may_drain(head)
             {
                 continue;
             }

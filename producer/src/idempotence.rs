@@ -1,9 +1,11 @@
-//! Per-partition send bookkeeping, plain data: requests in flight, whether the partition is
-//! replaying retries, and for the idempotent producer its id, epoch and sequence numbers.
+//! Per-partition send bookkeeping, plain data: requests in flight, the batches sent and not yet
+//! through, and for the idempotent producer its id, epoch and sequence numbers.
 //!
 //! Follows the Java client (`TransactionManager`, `RecordAccumulator` L832-947): sequences are
-//! assigned when a batch is drained; a retried batch keeps its sequence; while a partition
-//! replays retries it sends one batch at a time, so order holds; an OUT_OF_ORDER_SEQUENCE_NUMBER
+//! assigned when a batch is drained; a retried batch keeps its sequence and goes out only when it
+//! is the oldest batch of its partition not yet through (`shouldStopDrainBatchesForPartition`,
+//! `firstInFlightSequence`), so retries replay in order while fresh batches keep flowing behind
+//! them; an OUT_OF_ORDER_SEQUENCE_NUMBER
 //! for the batch right after the last acknowledged one, an UNKNOWN_PRODUCER_ID, or a batch that
 //! failed for good bumps the epoch locally (KIP-360) and restarts every partition's sequences at 0
 //! once its requests in flight have come back.
@@ -15,7 +17,7 @@
 //! nothing changes, otherwise the epoch is bumped. Bumping at once instead would re-stamp queued
 //! retries whose earlier attempt may already be in the log, and the broker would take them again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use ktrial_protocol::records::{
@@ -41,8 +43,9 @@ pub enum Identity {
 #[derive(Debug, Default, Clone)]
 struct PartitionBook {
     in_flight: usize,
-    /// A batch of this partition is being retried: send one at a time until it is through.
-    retrying: bool,
+    /// Ids (creation order) of the batches sent and neither acknowledged nor failed yet, in
+    /// flight or queued for a retry: Java's `inflightBatchesBySequence`.
+    outstanding: BTreeSet<u64>,
     next_sequence: i32,
     last_acked: i32,
     /// Sequences must restart at 0 under the new epoch once nothing is in flight.
@@ -111,24 +114,33 @@ impl SendBook {
         self.partitions.get(topic)?.get(&partition)
     }
 
-    /// Whether the partition may send its head batch now.
-    pub fn may_drain(&self, topic: &str, partition: i32, head_is_retry: bool) -> bool {
+    /// Whether the partition may send its head batch (`head_id`; `head_is_retry` when it was
+    /// sent before) now. As Java's `shouldStopDrainBatchesForPartition` (`RecordAccumulator`):
+    /// nothing while batches of an older epoch are in flight; a retry only when it is the
+    /// oldest batch not yet through; a fresh batch unless a sequence is unresolved.
+    pub fn may_drain(
+        &self,
+        topic: &str,
+        partition: i32,
+        head_id: u64,
+        head_is_retry: bool,
+    ) -> bool {
         if self.identity == Identity::Pending {
             return false;
         }
         let Some(book) = self.get(topic, partition) else {
             return true;
         };
-        if book.needs_reset && book.in_flight > 0 {
+        if (book.needs_reset || self.one_at_a_time) && book.in_flight > 0 {
             return false;
         }
-        if book.unresolved.is_some() && !head_is_retry {
-            return false;
+        if head_is_retry {
+            book.outstanding
+                .first()
+                .is_none_or(|&first| first == head_id)
+        } else {
+            book.unresolved.is_none()
         }
-        if head_is_retry || book.retrying || self.one_at_a_time {
-            return book.in_flight == 0;
-        }
-        true
     }
 
     /// The producer state for a fresh batch of `count` records, advancing the sequence.
@@ -190,9 +202,16 @@ impl SendBook {
             .collect()
     }
 
-    /// A request carrying a batch of the partition went out.
-    pub fn sent(&mut self, topic: &Arc<str>, partition: i32) {
-        self.book(topic, partition).in_flight += 1;
+    /// A request carrying the batch `id` of the partition went out.
+    pub fn sent(&mut self, topic: &Arc<str>, partition: i32, id: u64) {
+        let book = self.book(topic, partition);
+        book.in_flight += 1;
+        book.outstanding.insert(id);
+    }
+
+    /// The batch `id` is through: acknowledged, failed, or given up on at its delivery timeout.
+    pub fn completed(&mut self, topic: &Arc<str>, partition: i32, id: u64) {
+        self.book(topic, partition).outstanding.remove(&id);
     }
 
     /// A request carrying a batch of the partition came back (whatever the outcome).
@@ -204,15 +223,9 @@ impl SendBook {
     /// The batch was acknowledged.
     pub fn acked(&mut self, topic: &Arc<str>, partition: i32, state: ProducerState, count: i32) {
         let book = self.book(topic, partition);
-        book.retrying = false;
         if state.base_sequence >= 0 && !book.needs_reset {
             book.last_acked = increment_sequence(state.base_sequence, count - 1);
         }
-    }
-
-    /// The batch is being retried: the partition sends one batch at a time until it is through.
-    pub fn retrying(&mut self, topic: &Arc<str>, partition: i32) {
-        self.book(topic, partition).retrying = true;
     }
 
     /// A batch stamped with `state` reached its delivery timeout after being sent: its
@@ -305,7 +318,7 @@ mod tests {
     #[test]
     fn sequences_advance_by_record_count() {
         let mut book = SendBook::new(true, false);
-        assert!(!book.may_drain("t", 0, false), "no producer id yet");
+        assert!(!book.may_drain("t", 0, 0, false), "no producer id yet");
         book.set_identity(7, 0);
         assert_eq!(book.stamp(&t(), 0, 3).base_sequence, 0);
         assert_eq!(book.stamp(&t(), 0, 2).base_sequence, 3);
@@ -314,15 +327,34 @@ mod tests {
     }
 
     #[test]
-    fn retrying_partition_sends_one_at_a_time() {
+    fn a_retry_goes_only_as_the_oldest_batch_not_through() {
         let mut book = SendBook::new(true, false);
         book.set_identity(1, 0);
-        book.sent(&t(), 0);
-        assert!(book.may_drain("t", 0, false));
-        book.retrying(&t(), 0);
-        assert!(!book.may_drain("t", 0, true));
+        book.sent(&t(), 0, 10);
+        book.sent(&t(), 0, 11);
         book.returned(&t(), 0);
-        assert!(book.may_drain("t", 0, true));
+        book.returned(&t(), 0);
+        // Both failed and wait for a retry: the older first, the newer behind it.
+        assert!(book.may_drain("t", 0, 10, true));
+        assert!(!book.may_drain("t", 0, 11, true));
+        book.sent(&t(), 0, 10);
+        assert!(
+            book.may_drain("t", 0, 12, false),
+            "fresh batches flow behind a retry in flight"
+        );
+        book.returned(&t(), 0);
+        book.completed(&t(), 0, 10);
+        assert!(book.may_drain("t", 0, 11, true));
+    }
+
+    #[test]
+    fn one_in_flight_at_a_time_when_asked() {
+        let mut book = SendBook::new(false, true);
+        book.sent(&t(), 0, 0);
+        assert!(!book.may_drain("t", 0, 1, false));
+        book.returned(&t(), 0);
+        book.completed(&t(), 0, 0);
+        assert!(book.may_drain("t", 0, 1, false));
     }
 
     #[test]
@@ -351,9 +383,9 @@ mod tests {
         let mut book = SendBook::new(true, false);
         book.set_identity(1, 4);
         book.stamp(&t(), 0, 10);
-        book.sent(&t(), 0);
+        book.sent(&t(), 0, 0);
         book.bump_epoch();
-        assert!(!book.may_drain("t", 0, false));
+        assert!(!book.may_drain("t", 0, 1, false));
         assert_eq!(book.take_reset(&t(), 0, &[2, 3]), None);
         book.returned(&t(), 0);
         let states = book.take_reset(&t(), 0, &[2, 3]).unwrap();
@@ -373,27 +405,32 @@ mod tests {
         book.set_identity(1, 0);
         let first = book.stamp(&t(), 0, 2);
         let second = book.stamp(&t(), 0, 2);
-        book.sent(&t(), 0);
-        book.sent(&t(), 0);
+        book.sent(&t(), 0, 0);
+        book.sent(&t(), 0, 1);
         book.expired(&t(), 0, first, 2);
+        book.completed(&t(), 0, 0);
         assert!(
-            !book.may_drain("t", 0, false),
+            !book.may_drain("t", 0, 2, false),
             "no fresh batch while unresolved"
         );
         book.returned(&t(), 0);
         book.returned(&t(), 0);
-        assert!(book.may_drain("t", 0, true), "retries keep their sequence");
+        assert!(
+            book.may_drain("t", 0, 1, true),
+            "retries keep their sequence"
+        );
         assert!(
             !book.resolve_sequences(|_, _| true),
             "a retry is still queued"
         );
-        assert!(!book.may_drain("t", 0, false));
+        assert!(!book.may_drain("t", 0, 1, false));
         // The queued retry of the second batch is acknowledged: the first was written too.
-        book.sent(&t(), 0);
+        book.sent(&t(), 0, 1);
         book.returned(&t(), 0);
         book.acked(&t(), 0, second, 2);
+        book.completed(&t(), 0, 1);
         assert!(!book.resolve_sequences(|_, _| false));
-        assert!(book.may_drain("t", 0, false));
+        assert!(book.may_drain("t", 0, 2, false));
         assert_eq!(
             book.stamp(&t(), 0, 1).base_sequence,
             4,
@@ -406,7 +443,7 @@ mod tests {
         let mut book = SendBook::new(true, false);
         book.set_identity(1, 0);
         let first = book.stamp(&t(), 0, 3);
-        book.sent(&t(), 0);
+        book.sent(&t(), 0, 0);
         book.expired(&t(), 0, first, 3);
         assert!(!book.resolve_sequences(|_, _| false), "still in flight");
         book.returned(&t(), 0);

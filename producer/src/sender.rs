@@ -90,8 +90,9 @@ impl DrainPolicy for Policy<'_> {
         self.metadata.leader(topic, partition)
     }
 
-    fn may_drain(&self, topic: &str, partition: i32, head_is_retry: bool) -> bool {
-        self.book.may_drain(topic, partition, head_is_retry)
+    fn may_drain(&self, head: &ProducerBatch) -> bool {
+        self.book
+            .may_drain(&head.topic, head.partition, head.id, head.is_sealed())
     }
 
     fn stamp(&mut self, topic: &str, partition: i32, record_count: i32) -> ProducerState {
@@ -224,6 +225,7 @@ impl Sender {
                         batch.producer,
                         batch.record_count,
                     );
+                    self.book.completed(&batch.topic, batch.partition, batch.id);
                     Stats::add(&stats.records_failed, batch.record_count as u64);
                     batch.completion.complete(BatchOutcome {
                         partition: batch.partition,
@@ -535,7 +537,7 @@ impl Sender {
             if batch.attempts > 1 {
                 Stats::add(&stats.records_retried, batch.record_count as u64);
             }
-            self.book.sent(&batch.topic, batch.partition);
+            self.book.sent(&batch.topic, batch.partition, batch.id);
             let data = PartitionProduceData::default()
                 .with_index(batch.partition)
                 .with_records(Some(bytes.clone()));
@@ -659,7 +661,7 @@ impl Sender {
                         self.metadata_stale = true;
                         for batch in batches {
                             self.book.returned(&batch.topic, batch.partition);
-                            self.retry_or_fail(batch, code, now);
+                            self.retry_or_fail(batch, code, false, now);
                         }
                     }
                 }
@@ -737,7 +739,7 @@ impl Sender {
                 }
                 None => (ResponseError::NetworkException.code(), -1, -1),
             };
-            outcomes.push((batch, code, base_offset, log_append_time));
+            outcomes.push((batch, answer.is_some(), code, base_offset, log_append_time));
         }
         for (topic, partition, leader, epoch) in hints {
             self.metadata.apply_leader_hint(
@@ -748,7 +750,7 @@ impl Sender {
                 &response.node_endpoints,
             );
         }
-        for (batch, code, base_offset, log_append_time) in outcomes {
+        for (batch, answered, code, base_offset, log_append_time) in outcomes {
             self.book.returned(&batch.topic, batch.partition);
             if code == 0 || code == ResponseError::DuplicateSequenceNumber.code() {
                 self.book.acked(
@@ -759,12 +761,25 @@ impl Sender {
                 );
                 self.succeed(batch, base_offset, log_append_time);
             } else {
-                self.retry_or_fail(batch, code, now);
+                self.retry_or_fail(batch, code, answered, now);
             }
         }
     }
 
-    fn retry_or_fail(&mut self, batch: ProducerBatch, code: i16, now: Instant) {
+    /// Retries a failed batch or fails it for good (`Sender.completeBatch`, `canRetry`);
+    /// `answered` when `code` is the broker's answer, not a connection failure.
+    ///
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER for a batch that is not the next expected one is retried as
+    /// it is (`TransactionManager.canRetry`: `!isNextSequence` → retry). That includes the first
+    /// batch of a partition failing with later batches in flight: the broker takes the next one
+    /// as the producer's first (KIP-360, `ProducerAppendInfo.checkSequence` accepts any sequence
+    /// from a producer it does not know), so the failed one can never be written under this
+    /// epoch. Java keeps retrying it while the partition's fresh batches flow, and fails it at
+    /// `delivery.timeout.ms`: with the broker's error and an epoch bump when an answer comes
+    /// after the deadline (`canRetry` false → `failBatch` → `handleFailedBatch` bumps on
+    /// OutOfOrderSequence), or with a timeout, its sequence unresolved, when it expires waiting
+    /// for its retry (`Sender.sendProducerData`).
+    fn retry_or_fail(&mut self, batch: ProducerBatch, code: i16, answered: bool, now: Instant) {
         let config = &self.shared.config;
         let error = ResponseError::try_from_code(code);
         let idempotent = self.book.identity() != Identity::Disabled;
@@ -802,14 +817,15 @@ impl Sender {
                 ) {
                     self.metadata_stale = true;
                 }
-                self.book.retrying(&batch.topic, batch.partition);
                 let delay = self
                     .backoff
                     .delay(batch.attempts.saturating_sub(1), &mut self.rng);
                 self.shared.lock().acc.reenqueue(batch, now + delay);
             }
             _ => {
-                let error = if expired {
+                // Past the deadline, Java reports the broker's answer (`failBatch` with
+                // `error.exception()`); a batch already reported timed out stays so.
+                let error = if expired && (!answered || batch.reported_timed_out) {
                     ProducerError::DeliveryTimeout(config.delivery_timeout)
                 } else {
                     ProducerError::broker(code, batch.attempts)
@@ -859,6 +875,7 @@ impl Sender {
     }
 
     fn finish(&mut self, batch: ProducerBatch, result: Result<BatchAck, ProducerError>) {
+        self.book.completed(&batch.topic, batch.partition, batch.id);
         let waiters = {
             let mut inner = self.shared.lock();
             inner.acc.release(&batch);

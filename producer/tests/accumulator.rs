@@ -19,7 +19,7 @@ impl DrainPolicy for OneLeader {
     fn leader(&self, _: &str, _: i32) -> Option<i32> {
         Some(1)
     }
-    fn may_drain(&self, _: &str, _: i32, _: bool) -> bool {
+    fn may_drain(&self, _: &ProducerBatch) -> bool {
         true
     }
     fn stamp(&mut self, _: &str, _: i32, _: i32) -> ProducerState {

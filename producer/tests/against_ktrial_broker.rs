@@ -45,6 +45,8 @@ fn error(name: &str) -> Action {
 
 /// What happens to the cluster before one wave of records.
 enum Disturbance {
+    /// None: the first wave gives every partition acknowledged batches before any fault.
+    Nothing,
     Fault(FaultRule),
     /// Every partition's leader moves to the next broker (a clean election).
     ElectNextLeaders,
@@ -58,9 +60,13 @@ enum Disturbance {
 /// waves, each after one disturbance and awaited before the next, so every disturbance meets
 /// traffic: retriable errors, lost responses (silent, and with the connection closed), a leader
 /// election, a broker going down and coming back.
+///
+/// The first wave meets no fault, so every partition has acknowledged batches before the first
+/// fault. A retriable error on the *first* batch of a partition is another case: the broker
+/// takes the next batch in flight as the producer's first (KIP-360), the failed one can never
+/// be written under that epoch, and Java fails it at `delivery.timeout.ms`
+/// (`first_batch_of_a_partition_failing_with_later_batches_in_flight_fails_alone` below).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails today: after 3 NOT_LEADER_OR_FOLLOWER answers with 5 in flight the producer \
-            stops sending with records still queued (a producer bug this test found, not fixed)"]
 async fn idempotent_producer_with_five_in_flight_keeps_order_through_faults() {
     const TOPIC: &str = "faults";
     const PARTITIONS: i32 = 3;
@@ -86,6 +92,7 @@ async fn idempotent_producer_with_five_in_flight_keeps_order_through_faults() {
     .await
     .unwrap();
     let disturbances = [
+        Disturbance::Nothing,
         Disturbance::Fault(produce_fault(error("NOT_LEADER_OR_FOLLOWER"), 3)),
         Disturbance::Fault(produce_fault(error("NOT_ENOUGH_REPLICAS"), 3)),
         Disturbance::Fault(produce_fault(Action::LoseResponse, 1)),
@@ -97,6 +104,7 @@ async fn idempotent_producer_with_five_in_flight_keeps_order_through_faults() {
     let mut seq = 0;
     for (wave_index, disturbance) in disturbances.iter().enumerate() {
         match disturbance {
+            Disturbance::Nothing => {}
             Disturbance::Fault(rule) => {
                 broker.add_fault(rule.clone()).unwrap();
             }
@@ -204,4 +212,134 @@ async fn a_batch_expired_in_flight_is_not_resent_under_a_new_sequence() {
     );
     assert_eq!(producer.statistics().epoch_bumps, 1);
     producer.close(Duration::from_secs(5)).await.unwrap();
+}
+
+/// The first batch of a partition fails with a retriable error while later batches are in
+/// flight. The broker knows no state for the producer on that partition, so it takes the next
+/// batch as the first (KIP-360) and the failed batch, retried, can only get
+/// OUT_OF_ORDER_SEQUENCE_NUMBER. As in Java (`TransactionManager.canRetry`,
+/// `Sender.completeBatch`): it is retried as is until `delivery.timeout.ms`, then fails with an
+/// error; the partition's other records are not held behind it, and the producer goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_batch_of_a_partition_failing_with_later_batches_in_flight_fails_alone() {
+    use futures::FutureExt;
+    use ktrial_producer::ProducerError;
+    use ktrial_protocol::ResponseError;
+
+    const TOPIC: &str = "first";
+    const RECORDS: usize = 8;
+    let cluster = TestCluster::ktrial(MockCluster::builder(), 1).await;
+    cluster.create_topic(TOPIC, 2);
+    let broker = cluster.ktrial_handle();
+    let producer = common::builder(
+        &cluster.bootstrap(),
+        &[
+            ("enable.idempotence", "true"),
+            ("max.in.flight.requests.per.connection", "5"),
+            ("linger.ms", "0"),
+            ("batch.num.messages", "1"),
+            ("retry.backoff.ms", "10"),
+            ("retry.backoff.max.ms", "50"),
+            ("request.timeout.ms", "1000"),
+            ("delivery.timeout.ms", "1500"),
+        ],
+    )
+    .build()
+    .await
+    .unwrap();
+    let send = |partition: i32, value: Vec<u8>| send_to(&producer, TOPIC, partition, value);
+    // Partition 0 gets the producer id and the metadata; partition 1 stays untouched.
+    send(0, b"warm".to_vec()).await.await.unwrap();
+    let partition_rule = |partition: i32, action: Action| FaultRule {
+        when: Match {
+            api: Some(ApiName(ApiKey::Produce)),
+            topic: Some(TOPIC.to_string()),
+            partition: Some(partition),
+            ..Match::default()
+        },
+        action,
+        limit: Limit::Once,
+    };
+    // The answer to the next Produce of partition 0 holds the connection for 500 ms, so the
+    // requests of partition 1 queue up behind it; the first of them is refused.
+    broker
+        .add_fault(partition_rule(0, Action::Throttle { ms: 500 }))
+        .unwrap();
+    broker
+        .add_fault(partition_rule(1, error("NOT_LEADER_OR_FOLLOWER")))
+        .unwrap();
+    send(0, b"hold".to_vec()).await.await.unwrap();
+    let mut in_flight = Vec::new();
+    for i in 0..5 {
+        in_flight.push(send(1, common::value(i, 16)).await);
+    }
+    let mut first = in_flight.remove(0);
+    let mut offsets = Vec::new();
+    for delivery in in_flight {
+        offsets.push(delivery.await.unwrap().offset);
+    }
+    assert_eq!(
+        offsets,
+        [0, 1, 2, 3],
+        "the broker took the second batch as the first"
+    );
+    // The first batch is being retried and refused: once its second retry is out, the first
+    // retry's OUT_OF_ORDER_SEQUENCE_NUMBER has come back. Records sent now must not wait
+    // behind it.
+    while producer.statistics().records_retried < 2 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let mut later = Vec::new();
+    for i in 5..RECORDS as u64 {
+        later.push(send(1, common::value(i, 16)).await);
+    }
+    for delivery in later {
+        offsets.push(delivery.await.unwrap().offset);
+    }
+    assert_eq!(offsets, (0..RECORDS as i64 - 1).collect::<Vec<_>>());
+    assert!(
+        (&mut first).now_or_never().is_none(),
+        "the later records were not held behind the failed first batch"
+    );
+    let err = first.await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ProducerError::DeliveryTimeout(_)
+                | ProducerError::Broker {
+                    error: Some(ResponseError::OutOfOrderSequenceNumber),
+                    ..
+                }
+        ),
+        "{err}"
+    );
+    for rule in broker.faults() {
+        assert_eq!(rule.fired, 1, "{rule:?}");
+    }
+    let after = send(1, b"after".to_vec()).await.await.unwrap();
+    assert_eq!(after.offset, RECORDS as i64 - 1);
+    let log = broker.records(TOPIC, 1).unwrap();
+    let values: Vec<&[u8]> = log.iter().map(|r| r.value.as_deref().unwrap()).collect();
+    let mut expected: Vec<Vec<u8>> = (1..RECORDS).map(|i| common::value(i as u64, 16)).collect();
+    expected.push(b"after".to_vec());
+    assert_eq!(
+        values, expected,
+        "each record once, in send order; the failed one never"
+    );
+    let stats = producer.statistics();
+    assert_eq!(stats.records_failed, 1, "{stats:?}");
+    producer.close(Duration::from_secs(5)).await.unwrap();
+}
+
+/// Sends `value` to `topic`/`partition`; the delivery, not awaited.
+async fn send_to(
+    producer: &ktrial_producer::Producer,
+    topic: &str,
+    partition: i32,
+    value: Vec<u8>,
+) -> ktrial_producer::DeliveryFuture {
+    let record = ProducerRecord::new(topic)
+        .partition(partition)
+        .value(&value);
+    producer.send(record).await.unwrap()
 }
