@@ -8,6 +8,9 @@
 #                                                       print bootstrap=127.0.0.1:PORT[,...] on stdout
 #   scripts/real-kafka.sh status [--state-dir DIR]     print the bootstrap and node pids; exit 1 if down
 #   scripts/real-kafka.sh stop [--state-dir DIR]       end exactly the processes started, remove DIR
+#   scripts/real-kafka.sh kill-broker N [--state-dir DIR]  SIGKILL node N (its node.id) and wait until
+#                                                       it is gone; the others keep running
+#   scripts/real-kafka.sh stop-broker N [--state-dir DIR]  the same with SIGTERM (a controlled shutdown)
 #
 # --watch-pid PID stops the cluster once PID exits (a test that dies without its drop guard running
 # leaves nothing behind). Progress goes to stderr; stdout carries only the bootstrap line.
@@ -40,7 +43,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,20s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,23s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 
@@ -216,6 +219,23 @@ stop_cluster() {
     rm -rf "${state}"
 }
 
+# Ends node $1 of the cluster in $state with signal $2 and waits until that process is gone. Only
+# the pid recorded for that node, and only while it still runs that node's config, is signalled.
+end_node() {
+    local id=$1 signal=$2 node="${state}/node-$1" pid
+    [[ "${id}" =~ ^[1-9][0-9]*$ ]] || die "a node id is a positive number, not '${id}'"
+    [[ -f "${state}/${MARKER}" && -f "${node}/pid" ]] || die "no node ${id} in ${state}"
+    pid=$(<"${node}/pid")
+    is_our_process "${pid}" "${node}/server.properties" || die "node ${id} (pid ${pid}) is not running"
+    kill "-${signal}" "${pid}"
+    local deadline=$((SECONDS + STOP_GRACE_SECONDS))
+    while is_our_process "${pid}" "${node}/server.properties"; do
+        ((SECONDS < deadline)) || die "node ${id} (pid ${pid}) still runs ${STOP_GRACE_SECONDS} s after SIG${signal}"
+        sleep 0.1
+    done
+    log "node ${id} (pid ${pid}) ended by SIG${signal}"
+}
+
 # Starts one cluster attempt in $state; fails (leaving cleanup to the caller) if it does not come up.
 launch() {
     local n=$1 taken="" voters="" i
@@ -338,7 +358,12 @@ main() {
     local command=${1:-}
     [[ -n "${command}" ]] || usage
     shift
-    local brokers=1 watch_pid=""
+    local brokers=1 watch_pid="" node_id=""
+    if [[ "${command}" == kill-broker || "${command}" == stop-broker ]]; then
+        node_id=${1:-}
+        [[ -n "${node_id}" ]] || usage
+        shift
+    fi
     state="${KTRIAL_REAL_KAFKA_STATE:-${TMPDIR:-/tmp}/ktrial-real-kafka}"
     while (($#)); do
         case "$1" in
@@ -353,6 +378,8 @@ main() {
     start) start "${brokers}" "${watch_pid}" ;;
     status) status ;;
     stop) stop_cluster "${state}" ;;
+    kill-broker) end_node "${node_id}" KILL ;;
+    stop-broker) end_node "${node_id}" TERM ;;
     *) usage ;;
     esac
 }

@@ -1,6 +1,6 @@
-//! Shared by the integration tests: a broker to run against (librdkafka's mock cluster or the
-//! project's own mock broker, through the same functions), a reader that consumes partitions back
-//! with a real client (rust-rdkafka), and the end-to-end run every broker must pass.
+//! Shared by the integration tests: a broker to run against (librdkafka's mock cluster, the
+//! project's own mock broker or real Kafka, through the same functions), a reader that consumes
+//! partitions back with a real client (rust-rdkafka), and the end-to-end run every broker must pass.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -14,12 +14,17 @@ use rdkafka::mocking::MockCluster as RdkafkaMock;
 use rdkafka::producer::DefaultProducerContext;
 use rdkafka::{Offset, TopicPartitionList};
 
-/// A cluster to test against: librdkafka's mock (a broker not written here) or ktrial's.
+pub mod real_kafka;
+
+/// A cluster to test against: librdkafka's mock (a broker not written here), ktrial's, or real
+/// Kafka.
 pub enum TestCluster {
     /// librdkafka's mock cluster, whose handle injects librdkafka's faults.
     Rdkafka(RdkafkaMock<'static, DefaultProducerContext>),
     /// The project's mock broker, with its replication model and fault plan.
     Ktrial(ktrial_mockbroker::MockCluster),
+    /// Real Apache Kafka (`scripts/real-kafka.sh`), stopped when dropped.
+    Real(real_kafka::RealKafka),
 }
 
 impl TestCluster {
@@ -34,11 +39,16 @@ impl TestCluster {
         Self::Ktrial(builder.brokers(brokers).start().await.unwrap())
     }
 
+    /// Real Kafka with `brokers` brokers (or `KTRIAL_REAL_KAFKA_BOOTSTRAP`).
+    pub fn real_kafka(brokers: i32) -> Self {
+        Self::Real(real_kafka::RealKafka::start(brokers))
+    }
+
     /// The librdkafka mock's handle (panics on ktrial's broker).
     pub fn rdkafka(&self) -> &RdkafkaMock<'static, DefaultProducerContext> {
         match self {
             Self::Rdkafka(mock) => mock,
-            Self::Ktrial(_) => panic!("not librdkafka's mock"),
+            Self::Ktrial(_) | Self::Real(_) => panic!("not librdkafka's mock"),
         }
     }
 
@@ -46,7 +56,7 @@ impl TestCluster {
     pub fn ktrial_handle(&self) -> &ktrial_mockbroker::MockCluster {
         match self {
             Self::Ktrial(cluster) => cluster,
-            Self::Rdkafka(_) => panic!("not ktrial's mock broker"),
+            Self::Rdkafka(_) | Self::Real(_) => panic!("not ktrial's mock broker"),
         }
     }
 
@@ -54,6 +64,15 @@ impl TestCluster {
         match self {
             Self::Rdkafka(mock) => mock.bootstrap_servers(),
             Self::Ktrial(cluster) => cluster.bootstrap_servers().to_string(),
+            Self::Real(kafka) => kafka.bootstrap().to_string(),
+        }
+    }
+
+    /// `base` as a topic name here: made unique to the run on real Kafka, which may be reused.
+    pub fn topic_name(&self, base: &str) -> String {
+        match self {
+            Self::Real(kafka) => kafka.topic_name(base),
+            Self::Rdkafka(_) | Self::Ktrial(_) => base.to_string(),
         }
     }
 
@@ -62,6 +81,7 @@ impl TestCluster {
     pub fn create_topic(&self, topic: &str, partitions: i32) {
         match self {
             Self::Rdkafka(mock) => mock.create_topic(topic, partitions, 1).unwrap(),
+            Self::Real(kafka) => kafka.create_topic(topic, partitions),
             Self::Ktrial(cluster) => {
                 let model = cluster.model();
                 let now = model.now();
@@ -93,7 +113,9 @@ impl TestCluster {
 
     pub fn high_watermarks(&self, topic: &str, partitions: i32) -> i64 {
         match self {
-            Self::Rdkafka(_) => high_watermarks(&self.bootstrap(), topic, partitions),
+            Self::Rdkafka(_) | Self::Real(_) => {
+                high_watermarks(&self.bootstrap(), topic, partitions)
+            }
             Self::Ktrial(cluster) => (0..partitions)
                 .map(|p| cluster.high_watermark(topic, p).unwrap())
                 .sum(),
@@ -101,10 +123,12 @@ impl TestCluster {
     }
 
     /// The values of every partition of `topic`, in offset order: consumed back with a real
-    /// client from librdkafka's mock, read from the log of ktrial's.
+    /// client from librdkafka's mock and real Kafka, read from the log of ktrial's.
     pub fn read_back(&self, topic: &str, partitions: i32, expected: usize) -> Vec<Vec<Vec<u8>>> {
         match self {
-            Self::Rdkafka(_) => read_back(&self.bootstrap(), topic, partitions, expected),
+            Self::Rdkafka(_) | Self::Real(_) => {
+                read_back(&self.bootstrap(), topic, partitions, expected)
+            }
             Self::Ktrial(cluster) => (0..partitions)
                 .map(|p| {
                     cluster
@@ -181,7 +205,7 @@ pub async fn assert_every_codec_arrives_once_in_order(
     runs: &[(&str, u64)],
 ) {
     for &(codec, count) in runs {
-        let topic = format!("codec-{codec}");
+        let topic = cluster.topic_name(&format!("codec-{codec}"));
         cluster.create_topic(&topic, partitions);
         let results = produce_all(
             &cluster.bootstrap(),

@@ -1,0 +1,173 @@
+//! Real Apache Kafka for the producer's tests: a cluster started by `scripts/real-kafka.sh`
+//! (stopped by a drop guard, and by the script's `--watch-pid` if this process dies without
+//! unwinding) or an external one named by `KTRIAL_REAL_KAFKA_BOOTSTRAP`. Topics are created
+//! with rust-rdkafka's admin client.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/real-kafka.sh");
+
+/// Set to `1` to skip every real-Kafka test (each prints that it was skipped).
+pub const SKIP_VAR: &str = "KTRIAL_NO_REAL_KAFKA";
+
+/// True (after printing why) when `KTRIAL_NO_REAL_KAFKA=1` asks to skip `test`.
+pub fn skipped(test: &str) -> bool {
+    let skip = std::env::var(SKIP_VAR).as_deref() == Ok("1");
+    if skip {
+        println!("{test}: SKIPPED, {SKIP_VAR}=1 (nothing ran against real Kafka)");
+    }
+    skip
+}
+
+/// A running real Kafka cluster; stopped on drop if this process started it.
+pub struct RealKafka {
+    bootstrap: String,
+    brokers: i32,
+    /// The script's state dir when this process started the cluster; `None` for an external one.
+    state_dir: Option<PathBuf>,
+    /// Makes topic names unique, so that an external cluster can be reused across runs.
+    run_id: String,
+}
+
+impl RealKafka {
+    /// Uses `KTRIAL_REAL_KAFKA_BOOTSTRAP` (taken to have `brokers` brokers), or starts `brokers`
+    /// nodes with the script; panics with the script's reason if they do not start.
+    pub fn start(brokers: i32) -> Self {
+        let unique = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let run_id = format!("{}-{}", std::process::id(), unique % 1_000_000_000);
+        if let Ok(bootstrap) = std::env::var("KTRIAL_REAL_KAFKA_BOOTSTRAP") {
+            return Self {
+                bootstrap,
+                brokers,
+                state_dir: None,
+                run_id,
+            };
+        }
+        let state_dir = std::env::temp_dir().join(format!("ktrial-producer-real-kafka-{run_id}"));
+        let output = Command::new("bash")
+            .arg(SCRIPT)
+            .args(["start", "--brokers", &brokers.to_string(), "--state-dir"])
+            .arg(&state_dir)
+            .args(["--watch-pid", &std::process::id().to_string()])
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/real-kafka.sh");
+        // From here on the guard owns whatever the script left (nothing, if it failed).
+        let mut kafka = Self {
+            bootstrap: String::new(),
+            brokers,
+            state_dir: Some(state_dir),
+            run_id,
+        };
+        assert!(
+            output.status.success(),
+            "scripts/real-kafka.sh start failed ({}); its messages are above. \
+             Set {SKIP_VAR}=1 to skip the real-Kafka tests.",
+            output.status
+        );
+        kafka.bootstrap = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .find_map(|line| line.strip_prefix("bootstrap="))
+            .expect("the script prints bootstrap=")
+            .trim()
+            .to_string();
+        kafka
+    }
+
+    /// `host:port` of every broker, comma-separated.
+    pub fn bootstrap(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// `base` made unique to this run.
+    pub fn topic_name(&self, base: &str) -> String {
+        format!("{base}-{}", self.run_id)
+    }
+
+    /// Creates `topic` replicated on every broker, with `min.insync.replicas` = 2 when there
+    /// are at least 3 brokers (so that acks=all survives one broker down), and waits until
+    /// every partition's leader serves it.
+    pub fn create_topic(&self, topic: &str, partitions: i32) {
+        self.create_topic_unready(topic, partitions);
+        self.await_leaders(topic, partitions);
+    }
+
+    /// [`Self::create_topic`] without waiting for the leaders: CreateTopics has answered, but a
+    /// leader may still answer NOT_LEADER_OR_FOLLOWER until it has applied the new metadata.
+    pub fn create_topic_unready(&self, topic: &str, partitions: i32) {
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .create()
+            .expect("admin client");
+        let min_isr = if self.brokers >= 3 { "2" } else { "1" };
+        let new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(self.brokers))
+            .set("min.insync.replicas", min_isr);
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let results =
+            futures::executor::block_on(admin.create_topics([&new_topic], &options)).unwrap();
+        for result in results {
+            result.unwrap_or_else(|(name, code)| panic!("create topic {name}: {code}"));
+        }
+    }
+
+    /// Waits (up to 30 s) until the leader of every partition answers ListOffsets.
+    fn await_leaders(&self, topic: &str, partitions: i32) {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .create()
+            .expect("consumer");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        for p in 0..partitions {
+            while let Err(e) = consumer.fetch_watermarks(topic, p, Duration::from_secs(5)) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{topic}-{p} has no serving leader after 30 s: {e}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// Ends broker `node_id` (its `node.id`, as Metadata names it) with SIGKILL; only a cluster
+    /// this process started can be killed.
+    pub fn kill_broker(&self, node_id: i32) {
+        let state_dir = self.state_dir.as_ref().expect(
+            "an external cluster (KTRIAL_REAL_KAFKA_BOOTSTRAP) cannot have a broker killed",
+        );
+        let status = Command::new("bash")
+            .arg(SCRIPT)
+            .args(["kill-broker", &node_id.to_string(), "--state-dir"])
+            .arg(state_dir)
+            .stdin(Stdio::null())
+            .status()
+            .expect("run scripts/real-kafka.sh kill-broker");
+        assert!(status.success(), "kill-broker {node_id}: {status}");
+    }
+}
+
+impl Drop for RealKafka {
+    fn drop(&mut self) {
+        if let Some(state_dir) = &self.state_dir {
+            let stopped = Command::new("bash")
+                .arg(SCRIPT)
+                .arg("stop")
+                .arg("--state-dir")
+                .arg(state_dir)
+                .stdin(Stdio::null())
+                .status();
+            if !matches!(stopped, Ok(status) if status.success()) {
+                eprintln!("stopping real Kafka failed: {stopped:?}");
+            }
+        }
+    }
+}
