@@ -6,6 +6,7 @@
 //! A batch is sendable when it is full (by bytes or by count, or another batch follows it),
 //! when `linger.ms` has passed since it was opened, during a flush, after close, or while a caller
 //! waits for buffer memory; a batch backing off after a failure waits for its backoff first.
+//! A batch the broker refuses as too large is split ([`split`]) and its parts requeued in front.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -18,8 +19,10 @@ use ktrial_protocol::records::{BATCH_OVERHEAD, ProducerState, RecordBatchBuilder
 use tokio::time::Instant;
 
 use crate::config::ProducerConfig;
-use crate::delivery::BatchCompletion;
+use crate::delivery::{BatchAck, BatchCompletion, BatchOutcome};
 use crate::error::ProducerError;
+
+mod split;
 
 /// The accumulator's share of the configuration.
 #[derive(Debug, Clone)]
@@ -121,12 +124,25 @@ impl From<AppendError> for ProducerError {
     }
 }
 
+/// Where a batch stands among the batches of its partition, in send order: the id of the batch
+/// its records were appended to, and the index there of its first record (not 0 only for the
+/// parts of a split batch). Retries and split parts are queued in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BatchOrder {
+    /// Id of the batch the records were appended to.
+    pub root: u64,
+    /// Index of the first record in that batch.
+    pub first_record: i32,
+}
+
 /// A batch: open (still taking records) until drained, then sealed (finished bytes, kept for
 /// retries so a retry resends exactly the same batch).
 #[derive(Debug)]
 pub struct ProducerBatch {
-    /// Unique, increasing in creation order: orders retries within a partition.
+    /// Unique, increasing in creation order.
     pub id: u64,
+    /// Its place in the partition's send order.
+    pub order: BatchOrder,
     /// The topic.
     pub topic: Arc<str>,
     /// The partition.
@@ -150,6 +166,8 @@ pub struct ProducerBatch {
     /// Reported failed (delivery timeout) while its request was still in flight; the response,
     /// when it comes, only frees the batch.
     pub(crate) reported_timed_out: bool,
+    /// A part of a split batch: its records complete one by one in the root's completion.
+    split: bool,
     full: bool,
 }
 
@@ -203,6 +221,34 @@ impl ProducerBatch {
             self.payload = Payload::Sealed(builder.finish()?);
         }
         Ok(())
+    }
+
+    /// Reports the outcome to the records' delivery futures and callbacks.
+    pub(crate) fn report(&self, result: Result<BatchAck, ProducerError>) {
+        if !self.split {
+            self.completion.complete(BatchOutcome {
+                partition: self.partition,
+                result,
+            });
+            return;
+        }
+        for i in 0..self.record_count {
+            let result = result.clone().map(|ack| BatchAck {
+                base_offset: if ack.base_offset < 0 {
+                    -1
+                } else {
+                    ack.base_offset + i64::from(i)
+                },
+                ..ack
+            });
+            self.completion.complete_record(
+                self.order.first_record + i,
+                BatchOutcome {
+                    partition: self.partition,
+                    result,
+                },
+            );
+        }
     }
 
     fn sendable(&self, linger: Duration, now: Instant, urgent: bool) -> bool {
@@ -323,6 +369,10 @@ impl Accumulator {
             let capacity = self.config.batch_size.max(size);
             let batch = ProducerBatch {
                 id,
+                order: BatchOrder {
+                    root: id,
+                    first_record: 0,
+                },
                 topic: self.topic_key(topic),
                 partition,
                 payload: Payload::Open(RecordBatchBuilder::with_capacity(
@@ -338,6 +388,7 @@ impl Accumulator {
                 producer: ProducerState::NONE,
                 completion,
                 reported_timed_out: false,
+                split: false,
                 full: false,
             };
             let queue = self.queue_mut(topic, partition);
@@ -494,7 +545,7 @@ impl Accumulator {
             let Some(mut batch) = queue.pop_front() else {
                 continue;
             };
-            if batch.attempts == 0 {
+            if !batch.is_sealed() {
                 batch.producer = policy.stamp(topic, p as i32, batch.record_count);
             }
             batch.attempts += 1;
@@ -511,12 +562,44 @@ impl Accumulator {
     /// creation, not sendable before `retry_at`.
     pub fn reenqueue(&mut self, mut batch: ProducerBatch, retry_at: Instant) {
         batch.retry_at = Some(retry_at);
+        self.insert_in_order(batch);
+    }
+
+    fn insert_in_order(&mut self, batch: ProducerBatch) {
         let queue = self.queue_mut(&batch.topic.clone(), batch.partition);
         let position = queue
             .iter()
-            .position(|b| !b.is_sealed() || b.id > batch.id)
+            .position(|b| !b.is_sealed() || b.order > batch.order)
             .unwrap_or(queue.len());
         queue.insert(position, batch);
+    }
+
+    /// Splits a batch the broker refused as too large in two (`RecordAccumulator
+    /// .splitAndReenqueue`); the parts keep its place, sequences and creation time, and are
+    /// sendable at once. The batch itself is forgotten; its records complete with the parts.
+    pub fn split_and_reenqueue(&mut self, batch: &ProducerBatch) -> Result<(), ProducerError> {
+        let parts = split::halves(batch, self.config.compression)?;
+        if !batch.split {
+            batch
+                .completion
+                .expect_split(usize::try_from(batch.record_count).unwrap_or(0));
+        }
+        self.incomplete.remove(&batch.id);
+        let mut reserved = batch.reserved;
+        let count = parts.len();
+        for (i, mut part) in parts.into_iter().enumerate() {
+            part.id = self.next_batch_id;
+            self.next_batch_id += 1;
+            part.reserved = if i + 1 == count {
+                reserved
+            } else {
+                part.uncompressed_bytes.min(reserved)
+            };
+            reserved -= part.reserved;
+            self.incomplete.insert(part.id, part.completion.clone());
+            self.insert_in_order(part);
+        }
+        Ok(())
     }
 
     /// Frees the batch's memory and forgets it; the caller completes its delivery.

@@ -1,7 +1,9 @@
 //! Delivery reports: one shared completion per batch, and a future per record that reads its
 //! own offset from it. A dropped future costs nothing (fire-and-forget); awaiting it is the sync
-//! mode; spawning it or passing a callback is the async mode.
+//! mode; spawning it or passing a callback is the async mode. A batch split after
+//! MESSAGE_TOO_LARGE completes its records one by one instead, each when its part is through.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -50,6 +52,37 @@ pub(crate) struct BatchCompletion {
 struct Waiters {
     wakers: Vec<Waker>,
     callbacks: Vec<(i32, i64, Callback)>,
+    /// After a split: the outcome of each record completed so far (its own offset as the base
+    /// offset), by offset delta, and how many records the batch holds.
+    by_record: BTreeMap<i32, BatchOutcome>,
+    split_records: Option<usize>,
+}
+
+impl Waiters {
+    fn all_split_records_done(&self) -> bool {
+        self.split_records == Some(self.by_record.len())
+    }
+}
+
+/// A record's metadata from its batch's outcome.
+fn record_metadata(
+    outcome: &BatchOutcome,
+    offset_delta: i32,
+    timestamp: i64,
+) -> Result<RecordMetadata, ProducerError> {
+    outcome.result.clone().map(|ack| RecordMetadata {
+        partition: outcome.partition,
+        offset: if ack.base_offset < 0 {
+            -1
+        } else {
+            ack.base_offset + i64::from(offset_delta)
+        },
+        timestamp: if ack.log_append_time >= 0 {
+            ack.log_append_time
+        } else {
+            timestamp
+        },
+    })
 }
 
 impl std::fmt::Debug for BatchCompletion {
@@ -79,7 +112,7 @@ impl BatchCompletion {
         }
         for (offset_delta, timestamp, callback) in waiters.callbacks {
             callback(
-                self.record_result(offset_delta, timestamp)
+                self.record_result(offset_delta, timestamp, None)
                     .unwrap_or(Err(ProducerError::Closed)),
             );
         }
@@ -92,35 +125,59 @@ impl BatchCompletion {
         }
     }
 
+    /// The record's result once known; `waiters` when the caller holds the lock already.
     fn record_result(
         &self,
         offset_delta: i32,
         timestamp: i64,
+        waiters: Option<&Waiters>,
     ) -> Option<Result<RecordMetadata, ProducerError>> {
-        let outcome = self.outcome.get()?;
-        Some(outcome.result.clone().map(|ack| RecordMetadata {
-            partition: outcome.partition,
-            offset: if ack.base_offset < 0 {
-                -1
-            } else {
-                ack.base_offset + i64::from(offset_delta)
-            },
-            timestamp: if ack.log_append_time >= 0 {
-                ack.log_append_time
-            } else {
-                timestamp
-            },
-        }))
+        if let Some(outcome) = self.outcome.get() {
+            return Some(record_metadata(outcome, offset_delta, timestamp));
+        }
+        let outcome = match waiters {
+            Some(waiters) => waiters.by_record.get(&offset_delta).cloned(),
+            None => self.lock_waiters().by_record.get(&offset_delta).cloned(),
+        }?;
+        Some(record_metadata(&outcome, 0, timestamp))
     }
 
-    /// Resolves once the batch has an outcome.
+    /// The batch was split into parts of `records` records in all: from now on its records
+    /// complete one by one ([`complete_record`](Self::complete_record)).
+    pub(crate) fn expect_split(&self, records: usize) {
+        self.lock_waiters().split_records.get_or_insert(records);
+    }
+
+    /// Completes one record of a split batch; `outcome` carries its own offset as the base.
+    pub(crate) fn complete_record(&self, offset_delta: i32, outcome: BatchOutcome) {
+        let (wakers, callbacks) = {
+            let mut waiters = self.lock_waiters();
+            if waiters.by_record.contains_key(&offset_delta) {
+                return;
+            }
+            waiters.by_record.insert(offset_delta, outcome.clone());
+            let (mine, others) = std::mem::take(&mut waiters.callbacks)
+                .into_iter()
+                .partition(|(delta, _, _)| *delta == offset_delta);
+            waiters.callbacks = others;
+            (std::mem::take(&mut waiters.wakers), mine)
+        };
+        for waker in wakers {
+            waker.wake();
+        }
+        for (_, timestamp, callback) in callbacks {
+            callback(record_metadata(&outcome, 0, timestamp));
+        }
+    }
+
+    /// Resolves once every record of the batch has an outcome.
     pub(crate) async fn done(&self) {
         std::future::poll_fn(|cx| {
             if self.outcome.get().is_some() {
                 return Poll::Ready(());
             }
             let mut waiters = self.lock_waiters();
-            if self.outcome.get().is_some() {
+            if self.outcome.get().is_some() || waiters.all_split_records_done() {
                 return Poll::Ready(());
             }
             waiters.wakers.push(cx.waker().clone());
@@ -131,18 +188,17 @@ impl BatchCompletion {
 
     /// Runs `callback` once the batch completes (at once if it already has).
     pub(crate) fn on_complete(&self, offset_delta: i32, timestamp: i64, callback: Callback) {
-        {
+        let result = {
             let mut waiters = self.lock_waiters();
             // Checked under the lock: `complete` sets the outcome before taking the waiters.
-            if self.outcome.get().is_none() {
+            let result = self.record_result(offset_delta, timestamp, Some(&waiters));
+            if result.is_none() {
                 waiters.callbacks.push((offset_delta, timestamp, callback));
                 return;
             }
-        }
-        callback(
-            self.record_result(offset_delta, timestamp)
-                .unwrap_or(Err(ProducerError::Closed)),
-        );
+            result
+        };
+        callback(result.unwrap_or(Err(ProducerError::Closed)));
     }
 }
 
@@ -183,12 +239,15 @@ impl Future for DeliveryFuture {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let (offset_delta, timestamp) = (this.offset_delta, this.timestamp);
-        if let Some(result) = this.completion.record_result(offset_delta, timestamp) {
-            return Poll::Ready(result);
+        if let Some(outcome) = this.completion.outcome.get() {
+            return Poll::Ready(record_metadata(outcome, offset_delta, timestamp));
         }
         let mut waiters = this.completion.lock_waiters();
         // Looked at again under the lock, so a completion in between is not missed.
-        if let Some(result) = this.completion.record_result(offset_delta, timestamp) {
+        if let Some(result) = this
+            .completion
+            .record_result(offset_delta, timestamp, Some(&waiters))
+        {
             return Poll::Ready(result);
         }
         waiters.wakers.push(cx.waker().clone());

@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::accumulator::BatchOrder;
 use ktrial_protocol::records::{
     NO_PRODUCER_EPOCH, NO_PRODUCER_ID, ProducerState, increment_sequence,
 };
@@ -43,9 +44,9 @@ pub enum Identity {
 #[derive(Debug, Default, Clone)]
 struct PartitionBook {
     in_flight: usize,
-    /// Ids (creation order) of the batches sent and neither acknowledged nor failed yet, in
-    /// flight or queued for a retry: Java's `inflightBatchesBySequence`.
-    outstanding: BTreeSet<u64>,
+    /// The batches sent and neither acknowledged nor failed yet, in flight or queued for a
+    /// retry, in send order: Java's `inflightBatchesBySequence`.
+    outstanding: BTreeSet<BatchOrder>,
     next_sequence: i32,
     last_acked: i32,
     /// Sequences must restart at 0 under the new epoch once nothing is in flight.
@@ -114,15 +115,15 @@ impl SendBook {
         self.partitions.get(topic)?.get(&partition)
     }
 
-    /// Whether the partition may send its head batch (`head_id`; `head_is_retry` when it was
+    /// Whether the partition may send its head batch (at `head`; `head_is_retry` when it was
     /// sent before) now. As Java's `shouldStopDrainBatchesForPartition` (`RecordAccumulator`):
-    /// nothing while batches of an older epoch are in flight; a retry only when it is the
-    /// oldest batch not yet through; a fresh batch unless a sequence is unresolved.
+    /// nothing while batches of an older epoch are in flight; a retry only when no older batch
+    /// is still to come through; a fresh batch unless a sequence is unresolved.
     pub fn may_drain(
         &self,
         topic: &str,
         partition: i32,
-        head_id: u64,
+        head: BatchOrder,
         head_is_retry: bool,
     ) -> bool {
         if self.identity == Identity::Pending {
@@ -135,9 +136,7 @@ impl SendBook {
             return false;
         }
         if head_is_retry {
-            book.outstanding
-                .first()
-                .is_none_or(|&first| first == head_id)
+            book.outstanding.first().is_none_or(|&first| first >= head)
         } else {
             book.unresolved.is_none()
         }
@@ -202,16 +201,17 @@ impl SendBook {
             .collect()
     }
 
-    /// A request carrying the batch `id` of the partition went out.
-    pub fn sent(&mut self, topic: &Arc<str>, partition: i32, id: u64) {
+    /// A request carrying the partition's batch at `order` went out.
+    pub fn sent(&mut self, topic: &Arc<str>, partition: i32, order: BatchOrder) {
         let book = self.book(topic, partition);
         book.in_flight += 1;
-        book.outstanding.insert(id);
+        book.outstanding.insert(order);
     }
 
-    /// The batch `id` is through: acknowledged, failed, or given up on at its delivery timeout.
-    pub fn completed(&mut self, topic: &Arc<str>, partition: i32, id: u64) {
-        self.book(topic, partition).outstanding.remove(&id);
+    /// The batch at `order` is through: acknowledged, failed, split, or given up on at its
+    /// delivery timeout.
+    pub fn completed(&mut self, topic: &Arc<str>, partition: i32, order: BatchOrder) {
+        self.book(topic, partition).outstanding.remove(&order);
     }
 
     /// A request carrying a batch of the partition came back (whatever the outcome).
@@ -315,10 +315,17 @@ mod tests {
         Arc::from("t")
     }
 
+    fn o(root: u64) -> BatchOrder {
+        BatchOrder {
+            root,
+            first_record: 0,
+        }
+    }
+
     #[test]
     fn sequences_advance_by_record_count() {
         let mut book = SendBook::new(true, false);
-        assert!(!book.may_drain("t", 0, 0, false), "no producer id yet");
+        assert!(!book.may_drain("t", 0, o(0), false), "no producer id yet");
         book.set_identity(7, 0);
         assert_eq!(book.stamp(&t(), 0, 3).base_sequence, 0);
         assert_eq!(book.stamp(&t(), 0, 2).base_sequence, 3);
@@ -330,31 +337,31 @@ mod tests {
     fn a_retry_goes_only_as_the_oldest_batch_not_through() {
         let mut book = SendBook::new(true, false);
         book.set_identity(1, 0);
-        book.sent(&t(), 0, 10);
-        book.sent(&t(), 0, 11);
+        book.sent(&t(), 0, o(10));
+        book.sent(&t(), 0, o(11));
         book.returned(&t(), 0);
         book.returned(&t(), 0);
         // Both failed and wait for a retry: the older first, the newer behind it.
-        assert!(book.may_drain("t", 0, 10, true));
-        assert!(!book.may_drain("t", 0, 11, true));
-        book.sent(&t(), 0, 10);
+        assert!(book.may_drain("t", 0, o(10), true));
+        assert!(!book.may_drain("t", 0, o(11), true));
+        book.sent(&t(), 0, o(10));
         assert!(
-            book.may_drain("t", 0, 12, false),
+            book.may_drain("t", 0, o(12), false),
             "fresh batches flow behind a retry in flight"
         );
         book.returned(&t(), 0);
-        book.completed(&t(), 0, 10);
-        assert!(book.may_drain("t", 0, 11, true));
+        book.completed(&t(), 0, o(10));
+        assert!(book.may_drain("t", 0, o(11), true));
     }
 
     #[test]
     fn one_in_flight_at_a_time_when_asked() {
         let mut book = SendBook::new(false, true);
-        book.sent(&t(), 0, 0);
-        assert!(!book.may_drain("t", 0, 1, false));
+        book.sent(&t(), 0, o(0));
+        assert!(!book.may_drain("t", 0, o(1), false));
         book.returned(&t(), 0);
-        book.completed(&t(), 0, 0);
-        assert!(book.may_drain("t", 0, 1, false));
+        book.completed(&t(), 0, o(0));
+        assert!(book.may_drain("t", 0, o(1), false));
     }
 
     #[test]
@@ -383,9 +390,9 @@ mod tests {
         let mut book = SendBook::new(true, false);
         book.set_identity(1, 4);
         book.stamp(&t(), 0, 10);
-        book.sent(&t(), 0, 0);
+        book.sent(&t(), 0, o(0));
         book.bump_epoch();
-        assert!(!book.may_drain("t", 0, 1, false));
+        assert!(!book.may_drain("t", 0, o(1), false));
         assert_eq!(book.take_reset(&t(), 0, &[2, 3]), None);
         book.returned(&t(), 0);
         let states = book.take_reset(&t(), 0, &[2, 3]).unwrap();
@@ -405,32 +412,32 @@ mod tests {
         book.set_identity(1, 0);
         let first = book.stamp(&t(), 0, 2);
         let second = book.stamp(&t(), 0, 2);
-        book.sent(&t(), 0, 0);
-        book.sent(&t(), 0, 1);
+        book.sent(&t(), 0, o(0));
+        book.sent(&t(), 0, o(1));
         book.expired(&t(), 0, first, 2);
-        book.completed(&t(), 0, 0);
+        book.completed(&t(), 0, o(0));
         assert!(
-            !book.may_drain("t", 0, 2, false),
+            !book.may_drain("t", 0, o(2), false),
             "no fresh batch while unresolved"
         );
         book.returned(&t(), 0);
         book.returned(&t(), 0);
         assert!(
-            book.may_drain("t", 0, 1, true),
+            book.may_drain("t", 0, o(1), true),
             "retries keep their sequence"
         );
         assert!(
             !book.resolve_sequences(|_, _| true),
             "a retry is still queued"
         );
-        assert!(!book.may_drain("t", 0, 1, false));
+        assert!(!book.may_drain("t", 0, o(1), false));
         // The queued retry of the second batch is acknowledged: the first was written too.
-        book.sent(&t(), 0, 1);
+        book.sent(&t(), 0, o(1));
         book.returned(&t(), 0);
         book.acked(&t(), 0, second, 2);
-        book.completed(&t(), 0, 1);
+        book.completed(&t(), 0, o(1));
         assert!(!book.resolve_sequences(|_, _| false));
-        assert!(book.may_drain("t", 0, 2, false));
+        assert!(book.may_drain("t", 0, o(2), false));
         assert_eq!(
             book.stamp(&t(), 0, 1).base_sequence,
             4,
@@ -443,7 +450,7 @@ mod tests {
         let mut book = SendBook::new(true, false);
         book.set_identity(1, 0);
         let first = book.stamp(&t(), 0, 3);
-        book.sent(&t(), 0, 0);
+        book.sent(&t(), 0, o(0));
         book.expired(&t(), 0, first, 3);
         assert!(!book.resolve_sequences(|_, _| false), "still in flight");
         book.returned(&t(), 0);

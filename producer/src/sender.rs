@@ -26,7 +26,7 @@ use crate::accumulator::{DrainPolicy, ProducerBatch};
 use crate::backoff::Backoff;
 use crate::config::{Acks, MetadataRecoveryStrategy};
 use crate::connection::{self, ConnError, ConnEvent, ConnRequest, ConnectParams, Connection};
-use crate::delivery::{BatchAck, BatchOutcome};
+use crate::delivery::BatchAck;
 use crate::error::ProducerError;
 use crate::idempotence::{Identity, SendBook, SequenceVerdict};
 use crate::metadata::ClusterMetadata;
@@ -92,7 +92,7 @@ impl DrainPolicy for Policy<'_> {
 
     fn may_drain(&self, head: &ProducerBatch) -> bool {
         self.book
-            .may_drain(&head.topic, head.partition, head.id, head.is_sealed())
+            .may_drain(&head.topic, head.partition, head.order, head.is_sealed())
     }
 
     fn stamp(&mut self, topic: &str, partition: i32, record_count: i32) -> ProducerState {
@@ -225,12 +225,10 @@ impl Sender {
                         batch.producer,
                         batch.record_count,
                     );
-                    self.book.completed(&batch.topic, batch.partition, batch.id);
+                    self.book
+                        .completed(&batch.topic, batch.partition, batch.order);
                     Stats::add(&stats.records_failed, batch.record_count as u64);
-                    batch.completion.complete(BatchOutcome {
-                        partition: batch.partition,
-                        result: Err(ProducerError::DeliveryTimeout(timeout)),
-                    });
+                    batch.report(Err(ProducerError::DeliveryTimeout(timeout)));
                 }
             }
         }
@@ -537,7 +535,7 @@ impl Sender {
             if batch.attempts > 1 {
                 Stats::add(&stats.records_retried, batch.record_count as u64);
             }
-            self.book.sent(&batch.topic, batch.partition, batch.id);
+            self.book.sent(&batch.topic, batch.partition, batch.order);
             let data = PartitionProduceData::default()
                 .with_index(batch.partition)
                 .with_records(Some(bytes.clone()));
@@ -760,6 +758,11 @@ impl Sender {
                     batch.record_count,
                 );
                 self.succeed(batch, base_offset, log_append_time);
+            } else if code == ResponseError::MessageTooLarge.code()
+                && batch.record_count > 1
+                && !batch.reported_timed_out
+            {
+                self.split(batch);
             } else {
                 self.retry_or_fail(batch, code, answered, now);
             }
@@ -835,6 +838,21 @@ impl Sender {
         }
     }
 
+    /// MESSAGE_TOO_LARGE for a batch of several records: split it and send the parts, without
+    /// counting a retry (`Sender.completeBatch` L668-682); a single record fails alone.
+    fn split(&mut self, batch: ProducerBatch) {
+        debug!(topic = %batch.topic, partition = batch.partition, records = batch.record_count,
+            "splitting a batch too large for the broker");
+        // Java's `removeInFlightBatch`: the parts take its place in the send order.
+        self.book
+            .completed(&batch.topic, batch.partition, batch.order);
+        let split = self.shared.lock().acc.split_and_reenqueue(&batch);
+        match split {
+            Ok(()) => Stats::add(&self.shared.stats.batches_split, 1),
+            Err(e) => self.fail(batch, e),
+        }
+    }
+
     fn bump_epoch(&mut self) {
         debug!("bumping the producer epoch");
         Stats::add(&self.shared.stats.epoch_bumps, 1);
@@ -875,16 +893,14 @@ impl Sender {
     }
 
     fn finish(&mut self, batch: ProducerBatch, result: Result<BatchAck, ProducerError>) {
-        self.book.completed(&batch.topic, batch.partition, batch.id);
+        self.book
+            .completed(&batch.topic, batch.partition, batch.order);
         let waiters = {
             let mut inner = self.shared.lock();
             inner.acc.release(&batch);
             inner.acc.memory_waiters()
         };
-        batch.completion.complete(BatchOutcome {
-            partition: batch.partition,
-            result,
-        });
+        batch.report(result);
         if waiters > 0 {
             self.shared.space_freed.notify_waiters();
         }

@@ -85,6 +85,7 @@ pub(crate) struct Stats {
     pub requests_sent: AtomicU64,
     pub in_flight_requests: AtomicU64,
     pub epoch_bumps: AtomicU64,
+    pub batches_split: AtomicU64,
     pub uncompressed_bytes: AtomicU64,
     pub compressed_bytes: AtomicU64,
     records_per_batch: Histogram,
@@ -125,6 +126,7 @@ impl Stats {
             requests_sent: load(&self.requests_sent),
             in_flight_requests: load(&self.in_flight_requests),
             epoch_bumps: load(&self.epoch_bumps),
+            batches_split: load(&self.batches_split),
             records_per_batch: self.records_per_batch.snapshot(),
             bytes_per_batch: self.bytes_per_batch.snapshot(),
             request_latency_us: self.request_latency_us.snapshot(),
@@ -158,6 +160,8 @@ pub struct Statistics {
     pub in_flight_requests: u64,
     /// Idempotent producer epoch bumps (KIP-360), each restarting sequences at 0.
     pub epoch_bumps: u64,
+    /// Batches split in two after MESSAGE_TOO_LARGE.
+    pub batches_split: u64,
     /// Records per batch sent.
     pub records_per_batch: HistogramSnapshot,
     /// Bytes on the wire per batch sent.

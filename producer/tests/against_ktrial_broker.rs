@@ -343,3 +343,80 @@ async fn send_to(
         .value(&value);
     producer.send(record).await.unwrap()
 }
+
+/// A broker whose `message.max.bytes` is far below `batch.size` refuses the batches with
+/// MESSAGE_TOO_LARGE. As Java does, the producer splits a batch of several records and sends
+/// the parts in its place, sequences kept; only a single record too large fails, alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_too_large_for_the_broker_are_split_and_a_lone_record_fails_alone() {
+    use ktrial_mockbroker::model::ClusterConfig;
+    use ktrial_producer::ProducerError;
+    use ktrial_protocol::ResponseError;
+
+    const TOPIC: &str = "split";
+    const SMALL: usize = 200;
+    let config = ClusterConfig {
+        message_max_bytes: 2_048,
+        ..ClusterConfig::default()
+    };
+    let cluster = TestCluster::ktrial(MockCluster::builder().config(config), 1).await;
+    cluster.create_topic(TOPIC, 1);
+    let broker = cluster.ktrial_handle();
+    let producer = common::builder(
+        &cluster.bootstrap(),
+        &[
+            ("enable.idempotence", "true"),
+            ("batch.size", "1000000"),
+            ("linger.ms", "100"),
+        ],
+    )
+    .build()
+    .await
+    .unwrap();
+    // Small records around one too large for the broker on its own, in one batch.
+    let large = SMALL / 2;
+    let mut deliveries = Vec::new();
+    for i in 0..=SMALL {
+        let value = common::value(i as u64, if i == large { 4_000 } else { 100 });
+        let record = ProducerRecord::new(TOPIC).partition(0).value(&value);
+        deliveries.push(producer.send(record).await.unwrap());
+    }
+    let mut offsets = Vec::new();
+    for (i, delivery) in deliveries.into_iter().enumerate() {
+        let result = delivery.await;
+        if i == large {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ProducerError::Broker {
+                        error: Some(ResponseError::MessageTooLarge),
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+        } else {
+            offsets.push(result.unwrap().offset);
+        }
+    }
+    assert_eq!(offsets, (0..SMALL as i64).collect::<Vec<_>>());
+    let stats = producer.statistics();
+    assert!(stats.batches_split > 1, "{stats:?}");
+    assert_eq!(
+        (stats.records_acked, stats.records_failed),
+        (SMALL as u64, 1),
+        "{stats:?}"
+    );
+    let log = broker.records(TOPIC, 0).unwrap();
+    let values: Vec<Vec<u8>> = log
+        .iter()
+        .map(|r| r.value.clone().unwrap().to_vec())
+        .collect();
+    let expected: Vec<Vec<u8>> = (0..=SMALL)
+        .filter(|&i| i != large)
+        .map(|i| common::value(i as u64, 100))
+        .collect();
+    assert_eq!(values, expected, "each small record once, in send order");
+    producer.close(Duration::from_secs(5)).await.unwrap();
+}
