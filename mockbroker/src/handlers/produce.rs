@@ -27,11 +27,17 @@ pub async fn handle(
 ) -> Outcome {
     let broker = ctx.broker;
     let start = cluster.now();
-    let mut outcome = cluster.update(start, |c| {
+    // acks=1 (and acks=all when nothing waits) is answered from the same lock as the append.
+    let (mut outcome, answered) = cluster.update(start, |c| {
         let mut outcome = c.produce(broker, version, request, start);
         c.complete_produce(broker, &mut outcome, false);
-        outcome
+        let answered =
+            (request.acks != 0 && outcome.is_complete()).then(|| response(c, version, &outcome));
+        (outcome, answered)
     });
+    if let Some(response) = answered {
+        return Outcome::Respond(Box::new(ResponseKind::Produce(response)));
+    }
     if request.acks == 0 {
         return if outcome.has_error() {
             Outcome::Close(
@@ -41,19 +47,17 @@ pub async fn handle(
             Outcome::NoResponse
         };
     }
-    if !outcome.is_complete() {
-        let timeout = Duration::from_millis(u64::try_from(request.timeout_ms).unwrap_or(0));
-        let answered = cluster
-            .wait_until(start + timeout, |c, _| {
-                c.complete_produce(broker, &mut outcome, false);
-                outcome.is_complete().then_some(())
-            })
-            .await;
-        if answered.is_none() {
-            cluster.read(cluster.now(), |c| {
-                c.complete_produce(broker, &mut outcome, true)
-            });
-        }
+    let timeout = Duration::from_millis(u64::try_from(request.timeout_ms).unwrap_or(0));
+    let replicated = cluster
+        .wait_until(start + timeout, |c, _| {
+            c.complete_produce(broker, &mut outcome, false);
+            outcome.is_complete().then_some(())
+        })
+        .await;
+    if replicated.is_none() {
+        cluster.read(cluster.now(), |c| {
+            c.complete_produce(broker, &mut outcome, true)
+        });
     }
     let response = cluster.read(cluster.now(), |c| response(c, version, &outcome));
     Outcome::Respond(Box::new(ResponseKind::Produce(response)))

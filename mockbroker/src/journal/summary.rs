@@ -19,13 +19,13 @@ pub fn request_summary(request: &RequestKind) -> String {
             let _ = write!(out, "acks={}", body.acks);
             for topic in &body.topic_data {
                 for p in &topic.partition_data {
-                    let (batches, records) = count(p.records.as_ref());
+                    let counted = count(p.records.as_ref());
                     let _ = write!(
                         out,
-                        " {}-{}:{records} records/{batches} batches",
-                        topic.name.0, p.index
+                        " {}-{}:{} records/{} batches",
+                        topic.name.0, p.index, counted.records, counted.batches
                     );
-                    if let Some((id, sequence)) = producer(p.records.as_ref()) {
+                    if let Some((id, sequence)) = counted.producer {
                         let _ = write!(out, " pid={id} seq={sequence}");
                     }
                 }
@@ -95,13 +95,15 @@ pub fn response_summary(response: &ResponseKind) -> String {
             for topic in &body.responses {
                 let name = topic_label(topic.topic.0.as_str(), topic.topic_id);
                 for p in &topic.partitions {
-                    let (batches, records) = count(p.records.as_ref());
+                    let counted = count(p.records.as_ref());
                     let _ = write!(
                         out,
-                        " {name}-{} {} hw={} {records} records/{batches} batches",
+                        " {name}-{} {} hw={} {} records/{} batches",
                         p.partition_index,
                         error_name(p.error_code),
-                        p.high_watermark
+                        p.high_watermark,
+                        counted.records,
+                        counted.batches
                     );
                 }
             }
@@ -169,24 +171,32 @@ fn error_name(code: i16) -> String {
     ErrorCode::from_code(code).map_or_else(|_| code.to_string(), ErrorCode::name)
 }
 
-/// Batches and records in a records field (what parses of it).
-fn count(records: Option<&Bytes>) -> (usize, i64) {
-    records.map_or((0, 0), |bytes| {
-        parse_batches(bytes.clone()).map_while(Result::ok).fold(
-            (0, 0),
-            |(batches, records), batch| {
-                (
-                    batches + 1,
-                    records + i64::from(batch.header().records_count),
-                )
-            },
-        )
-    })
+/// What a Produce partition's records hold, read in one pass (each batch's CRC is checked
+/// once): valid batches, their records, and the idempotent producer id and first sequence of the
+/// first batch, if it has one.
+struct Counted {
+    batches: usize,
+    records: i64,
+    producer: Option<(i64, i32)>,
 }
 
-/// The idempotent producer id and first sequence of a Produce batch, if it has one.
-fn producer(records: Option<&Bytes>) -> Option<(i64, i32)> {
-    let batch = parse_batches(records?.clone()).next()?.ok()?;
-    let header = batch.header();
-    (header.producer_id >= 0).then_some((header.producer_id, header.base_sequence))
+fn count(records: Option<&Bytes>) -> Counted {
+    let mut counted = Counted {
+        batches: 0,
+        records: 0,
+        producer: None,
+    };
+    for batch in records
+        .map(|bytes| parse_batches(bytes.clone()).map_while(Result::ok))
+        .into_iter()
+        .flatten()
+    {
+        let header = batch.header();
+        if counted.batches == 0 && header.producer_id >= 0 {
+            counted.producer = Some((header.producer_id, header.base_sequence));
+        }
+        counted.batches += 1;
+        counted.records += i64::from(header.records_count);
+    }
+    counted
 }

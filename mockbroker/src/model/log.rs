@@ -1,14 +1,20 @@
 //! One partition's log on its leader: record batches as received, with broker-assigned offsets,
 //! the leader epoch and (for LogAppendTime topics) the append time written into their headers.
+//!
+//! A batch is not copied on append. Its base offset and leader epoch lie outside the CRC, in
+//! the first bytes of the header (`DefaultRecordBatch`: baseOffset at 0, partitionLeaderEpoch
+//! at 12), so only the header is copied and stamped; the records stay in the request's buffer,
+//! shared. LogAppendTime changes the attributes and max timestamp and so the CRC over the whole
+//! batch: such a batch is copied whole.
 
 use bytes::{Bytes, BytesMut};
 use ktrial_protocol::ProtocolError;
 use ktrial_protocol::records::{
-    RecordBatch, set_base_offset, set_log_append_time, set_partition_leader_epoch,
+    BATCH_OVERHEAD, RecordBatch, set_base_offset, set_log_append_time, set_partition_leader_epoch,
 };
 use tokio::time::Instant;
 
-/// A batch as stored: its bytes are exactly what a Fetch returns.
+/// A batch as stored: its bytes ([`StoredBatch::bytes`]) are exactly what a Fetch returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredBatch {
     /// Offset of the first record.
@@ -21,8 +27,35 @@ pub struct StoredBatch {
     pub leader_epoch: i32,
     /// When the leader appended it (replication delays count from here).
     pub appended_at: Instant,
-    /// The whole batch.
-    pub bytes: Bytes,
+    /// The stamped header (the whole batch when it had to be copied).
+    head: Bytes,
+    /// The rest of the batch, as received.
+    tail: Bytes,
+}
+
+impl StoredBatch {
+    /// Size of the whole batch in bytes.
+    pub fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
+    /// Never true: a stored batch holds at least its header.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The whole batch in one buffer (a copy).
+    pub fn bytes(&self) -> Bytes {
+        let mut bytes = BytesMut::with_capacity(self.len());
+        self.write_to(&mut bytes);
+        bytes.freeze()
+    }
+
+    /// Appends the whole batch to `out`.
+    pub(crate) fn write_to(&self, out: &mut BytesMut) {
+        out.extend_from_slice(&self.head);
+        out.extend_from_slice(&self.tail);
+    }
 }
 
 /// The leader's log of one partition.
@@ -58,12 +91,17 @@ impl PartitionLog {
         now: Instant,
     ) -> Result<&StoredBatch, ProtocolError> {
         let base_offset = self.log_end_offset;
-        let mut bytes = BytesMut::from(&batch.as_bytes()[..]);
-        set_base_offset(&mut bytes, base_offset)?;
-        set_partition_leader_epoch(&mut bytes, leader_epoch)?;
+        let received = batch.as_bytes();
+        let copied = match log_append_time {
+            Some(_) => received.len(),
+            None => BATCH_OVERHEAD.min(received.len()),
+        };
+        let mut head = BytesMut::from(&received[..copied]);
+        set_base_offset(&mut head, base_offset)?;
+        set_partition_leader_epoch(&mut head, leader_epoch)?;
         let max_timestamp = match log_append_time {
             Some(time) => {
-                set_log_append_time(&mut bytes, time)?;
+                set_log_append_time(&mut head, time)?;
                 time
             }
             None => batch.header().max_timestamp,
@@ -76,7 +114,8 @@ impl PartitionLog {
             max_timestamp,
             leader_epoch,
             appended_at: now,
-            bytes: bytes.freeze(),
+            head: head.freeze(),
+            tail: received.slice(copied..),
         });
         Ok(&self.batches[self.batches.len() - 1])
     }
@@ -118,20 +157,21 @@ impl PartitionLog {
         upto: i64,
         max_bytes: usize,
         min_one_batch: bool,
-    ) -> Vec<Bytes> {
-        let mut out = Vec::new();
+    ) -> &[StoredBatch] {
+        let first = self.batch_index(from);
+        let mut end = first;
         let mut size = 0;
-        for batch in &self.batches[self.batch_index(from)..] {
+        for batch in &self.batches[first..] {
             if batch.last_offset >= upto {
                 break;
             }
-            if (!min_one_batch || !out.is_empty()) && size + batch.bytes.len() > max_bytes {
+            if (!min_one_batch || end > first) && size + batch.len() > max_bytes {
                 break;
             }
-            size += batch.bytes.len();
-            out.push(batch.bytes.clone());
+            size += batch.len();
+            end += 1;
         }
-        out
+        &self.batches[first..end]
     }
 
     /// Batches that may hold a record with a timestamp at or after `timestamp`, below `upto`.
@@ -144,5 +184,69 @@ impl PartitionLog {
             .iter()
             .take_while(move |b| b.last_offset < upto)
             .filter(move |b| b.max_timestamp >= timestamp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ktrial_protocol::compression::Compression;
+    use ktrial_protocol::records::RecordBatchBuilder;
+
+    use super::*;
+
+    fn received(records: usize) -> RecordBatch {
+        let mut builder = RecordBatchBuilder::new(Compression::None);
+        for i in 0..records {
+            builder
+                .append(1_000 + i as i64, None, Some(&[b'v'; 100]), &[])
+                .unwrap();
+        }
+        RecordBatch::parse(&builder.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn append_stamps_the_header_and_shares_the_records_with_the_request() {
+        let mut log = PartitionLog::default();
+        let now = Instant::now();
+        log.append(&received(2), 0, None, now).unwrap();
+        let batch = received(3);
+        let stored = log.append(&batch, 7, None, now).unwrap().clone();
+
+        let bytes = stored.bytes();
+        assert_eq!(bytes.len(), batch.as_bytes().len());
+        assert_eq!(stored.len(), bytes.len());
+        let reparsed = RecordBatch::parse(&bytes).unwrap();
+        assert_eq!(reparsed.header().base_offset, 2);
+        assert_eq!(reparsed.header().partition_leader_epoch, 7);
+        assert_eq!(bytes[BATCH_OVERHEAD..], batch.as_bytes()[BATCH_OVERHEAD..]);
+        assert_eq!(
+            stored.tail.as_ptr(),
+            batch.as_bytes()[BATCH_OVERHEAD..].as_ptr(),
+            "the records are not copied"
+        );
+        assert_eq!(
+            log.read(0, 5, usize::MAX, true)
+                .iter()
+                .map(StoredBatch::bytes)
+                .collect::<Vec<_>>()
+                .concat()
+                .len(),
+            received(2).as_bytes().len() + bytes.len()
+        );
+    }
+
+    #[test]
+    fn log_append_time_rewrites_the_crc_over_a_copy() {
+        let mut log = PartitionLog::default();
+        let batch = received(2);
+        let stored = log
+            .append(&batch, 3, Some(55_000), Instant::now())
+            .unwrap()
+            .clone();
+        let reparsed = RecordBatch::parse(&stored.bytes()).unwrap();
+        assert!(reparsed.header().is_log_append_time());
+        assert_eq!(reparsed.header().max_timestamp, 55_000);
+        assert_eq!(stored.max_timestamp, 55_000);
+        assert_ne!(reparsed.header().crc, batch.header().crc);
     }
 }

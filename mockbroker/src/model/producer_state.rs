@@ -94,7 +94,7 @@ impl ProducerStates {
     pub(crate) fn rebuild(log: &super::log::PartitionLog) -> Self {
         let mut states = Self::default();
         for batch in log.batches() {
-            if let Ok(parsed) = ktrial_protocol::records::RecordBatch::parse(&batch.bytes) {
+            if let Ok(parsed) = ktrial_protocol::records::RecordBatch::parse(&batch.bytes()) {
                 states.record(parsed.header(), batch.base_offset, -1);
             }
         }

@@ -75,9 +75,9 @@ impl Cluster {
             return Err(ResponseError::OffsetOutOfRange);
         }
         let batches = log.read(offset, p.high_watermark(), max_bytes, min_one_batch);
-        let mut records = BytesMut::with_capacity(batches.iter().map(Bytes::len).sum());
-        for batch in &batches {
-            records.extend_from_slice(batch);
+        let mut records = BytesMut::with_capacity(batches.iter().map(StoredBatch::len).sum());
+        for batch in batches {
+            batch.write_to(&mut records);
         }
         Ok(FetchedPartition {
             high_watermark: p.high_watermark(),
@@ -147,7 +147,8 @@ impl Cluster {
         stored: &StoredBatch,
         t: i64,
     ) -> Result<Option<(i64, i64, i32)>, ResponseError> {
-        let batch = RecordBatch::parse(&stored.bytes).map_err(|_| ResponseError::CorruptMessage)?;
+        let batch =
+            RecordBatch::parse(&stored.bytes()).map_err(|_| ResponseError::CorruptMessage)?;
         let records = batch
             .records(self.config.max_uncompressed_batch_bytes)
             .map_err(|_| ResponseError::CorruptMessage)?;

@@ -53,7 +53,7 @@ pub(crate) fn decode_log(
 ) -> Result<Vec<StoredRecord>, ProtocolError> {
     let mut out = Vec::new();
     for stored in log.batches() {
-        let batch = RecordBatch::parse(&stored.bytes)?;
+        let batch = RecordBatch::parse(&stored.bytes())?;
         let header = *batch.header();
         let info = BatchInfo {
             base_offset: header.base_offset,
