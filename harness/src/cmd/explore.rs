@@ -120,7 +120,12 @@ fn print_finding(finding: &Finding, out: &Path) {
         Ok(faults) => println!("{faults}"),
         Err(e) => println!("    (cannot print: {e})"),
     }
-    println!("written to {} (`ktrial run` fails on it)", out.display());
+    let run_says = if finding.is_demonstration() {
+        "passes on it: a demonstration"
+    } else {
+        "fails on it"
+    };
+    println!("written to {} (`ktrial run` {run_says})", out.display());
     if let Ok(report) = &finding.outcome {
         println!("timeline:");
         print!("{}", report.timeline);

@@ -8,7 +8,7 @@ use proptest::test_runner::{
 };
 
 use super::{FaultSpace, Schedule};
-use crate::check::PropertyVerdict;
+use crate::check::{PropertyVerdict, judge};
 use crate::scenario::{Expect, Expectations, Scenario};
 use crate::sim::{RunError, RunReport, run};
 
@@ -66,19 +66,26 @@ pub struct Finding {
     pub first: Schedule,
     /// The schedule after shrinking.
     pub minimal: Schedule,
-    /// The scenario with the minimal schedule in place: what the reproduction file holds.
+    /// The scenario with the minimal schedule in place: what the reproduction file holds. Its
+    /// expectations are the scenario's: what must hold still must, and what the scenario expects
+    /// violated is `violated` when the minimal run shows it (a demonstration) and `ignored` when
+    /// it does not.
     pub scenario: Scenario,
-    /// Its run: the report, or why the simulation itself failed.
+    /// Its run, judged by those expectations: the report, or why the simulation itself failed.
     pub outcome: Result<RunReport, RunError>,
 }
 
 impl Finding {
-    /// The properties the minimal schedule breaks (none when the simulation itself failed).
+    /// The checked properties the minimal schedule breaks, wanted (a demonstration) or not;
+    /// none when the simulation itself failed.
     pub fn violations(&self) -> Vec<&PropertyVerdict> {
-        self.outcome
-            .as_ref()
-            .map(|report| report.verdicts.iter().filter(|v| !v.passed()).collect())
-            .unwrap_or_default()
+        self.outcome.as_ref().map(broken).unwrap_or_default()
+    }
+
+    /// Whether only properties the scenario expects violated broke, so that `ktrial run` passes
+    /// on the reproduction file (and fails once the demonstration stops reproducing).
+    pub fn is_demonstration(&self) -> bool {
+        self.outcome.as_ref().is_ok_and(RunReport::passed)
     }
 
     /// One line on what broke: `ordered violated`, or the simulation's error.
@@ -90,8 +97,9 @@ impl Finding {
     }
 }
 
-/// The expectations a case is judged by: every property the scenario checks (whether it expects
-/// it to hold or to be violated) must hold, so that any violation is a finding. Properties the
+/// The expectations a case is judged by: every property the scenario checks must hold, so that
+/// any violation is a finding: of a property expected to hold, a bug; of one expected violated,
+/// a demonstration of the known failure mode, which is searched for the same way. Properties the
 /// scenario ignores stay ignored: a non-idempotent scenario that does not claim `no_duplicates`
 /// would otherwise drown its reordering in the duplicates it is known to make.
 pub fn explored_expectations(expect: &Expectations) -> Expectations {
@@ -154,7 +162,12 @@ pub fn explore(scenario: &Scenario, config: &ExploreConfig) -> Result<Exploratio
         return Ok(Exploration {
             cases: 1,
             shrink_runs: 0,
-            finding: Some(finding(&judged, fault_free.clone(), fault_free)),
+            finding: Some(finding(
+                &judged,
+                &scenario.expect,
+                fault_free.clone(),
+                fault_free,
+            )),
         });
     }
 
@@ -197,7 +210,7 @@ pub fn explore(scenario: &Scenario, config: &ExploreConfig) -> Result<Exploratio
         (Err(TestError::Fail(_, minimal)), Some((cases, first))) => Ok(Exploration {
             cases,
             shrink_runs: runs - cases,
-            finding: Some(finding(&judged, first, minimal)),
+            finding: Some(finding(&judged, &scenario.expect, first, minimal)),
         }),
         (Err(TestError::Fail(reason, _)), None) | (Err(TestError::Abort(reason)), _) => {
             Err(ExploreError::Aborted(reason.to_string()))
@@ -209,21 +222,59 @@ fn broke_a_property(report: &RunReport) -> bool {
     !report.verdicts.iter().all(PropertyVerdict::passed)
 }
 
-/// `ordered violated`, `no_loss, all_delivered violated`: the properties a run broke.
-fn violated(report: &RunReport) -> String {
-    let broken: Vec<_> = report
+/// The checked properties a run broke.
+fn broken(report: &RunReport) -> Vec<&PropertyVerdict> {
+    report
         .verdicts
         .iter()
-        .filter(|v| !v.passed())
-        .map(|v| v.property)
-        .collect();
-    format!("{} violated", broken.join(", "))
+        .filter(|v| v.violated && v.expected != Expect::Ignored)
+        .collect()
 }
 
-/// Runs the minimal schedule once more, for its report and timeline.
-fn finding(judged: &Scenario, first: Schedule, minimal: Schedule) -> Finding {
+/// `ordered violated`, `no_loss, all_delivered violated`: the checked properties a run broke.
+fn violated(report: &RunReport) -> String {
+    let names: Vec<_> = broken(report).iter().map(|v| v.property).collect();
+    format!("{} violated", names.join(", "))
+}
+
+/// The reproduction file's expectations: `expect` (the scenario's own), with each property
+/// expected violated kept as `violated` where `verdicts` show it and `ignored` where they do not.
+fn reproduction_expectations(expect: &Expectations, verdicts: &[PropertyVerdict]) -> Expectations {
+    let shown = |property: &str, e: Expect| match e {
+        Expect::Violated
+            if !verdicts
+                .iter()
+                .any(|v| v.property == property && v.violated) =>
+        {
+            Expect::Ignored
+        }
+        e => e,
+    };
+    Expectations {
+        no_loss: shown("no_loss", expect.no_loss),
+        no_duplicates: shown("no_duplicates", expect.no_duplicates),
+        ordered: shown("ordered", expect.ordered),
+        ordered_per_key: shown("ordered_per_key", expect.ordered_per_key),
+        batch_bounds: shown("batch_bounds", expect.batch_bounds),
+        acks_semantics: shown("acks_semantics", expect.acks_semantics),
+        all_delivered: shown("all_delivered", expect.all_delivered),
+    }
+}
+
+/// Runs the minimal schedule once more, for its report and timeline, and judges it by the
+/// expectations the reproduction file will carry (`expect` being the scenario's own).
+fn finding(
+    judged: &Scenario,
+    expect: &Expectations,
+    first: Schedule,
+    minimal: Schedule,
+) -> Finding {
     let mut scenario = minimal.apply_to(judged);
-    let outcome = run(&scenario, minimal.seed);
+    let mut outcome = run(&scenario, minimal.seed);
+    if let Ok(report) = &mut outcome {
+        scenario.expect = reproduction_expectations(expect, &report.verdicts);
+        report.verdicts = judge(&report.findings, &scenario.expect);
+    }
     let what = match &outcome {
         Ok(report) => violated(report),
         Err(_) => "the simulation fails".into(),
