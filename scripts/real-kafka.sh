@@ -6,6 +6,7 @@
 #   scripts/real-kafka.sh start [--brokers 1|3] [--state-dir DIR] [--watch-pid PID]
 #                                                       start, wait until every node answers Metadata,
 #                                                       print bootstrap=127.0.0.1:PORT[,...] on stdout
+#                                                       (node 1 first, then 2 and 3)
 #   scripts/real-kafka.sh status [--state-dir DIR]     print the bootstrap and node pids; exit 1 if down
 #   scripts/real-kafka.sh stop [--state-dir DIR]       end exactly the processes started, remove DIR
 #   scripts/real-kafka.sh kill-broker N [--state-dir DIR]  SIGKILL node N (its node.id) and wait until
@@ -43,7 +44,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,23s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,24s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 

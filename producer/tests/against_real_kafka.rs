@@ -1,6 +1,6 @@
 //! The producer against real Apache Kafka 4.3.1 (issue 8, part 3), started by
-//! `scripts/real-kafka.sh` (or `KTRIAL_REAL_KAFKA_BOOTSTRAP`); `KTRIAL_NO_REAL_KAFKA=1` skips it
-//! with a message.
+//! `scripts/real-kafka.sh` (or, for one broker, `KTRIAL_REAL_KAFKA_BOOTSTRAP`);
+//! `KTRIAL_NO_REAL_KAFKA=1` skips it with a message.
 //!
 //! - One broker: the end-to-end check of every codec with idempotence on, read back by a real
 //!   consumer (rust-rdkafka) once each and in send order per partition; and sending right after
@@ -115,10 +115,13 @@ async fn three_broker_leader_killed_mid_run_loses_no_acknowledged_record() {
     .unwrap();
 
     let mut deliveries = Vec::with_capacity(FAILOVER_RECORDS as usize);
-    let mut acked_before_kill = None;
+    let mut at_kill = None;
     for seq in 0..FAILOVER_RECORDS {
         if seq == KILL_AFTER {
-            acked_before_kill = Some(producer.statistics().records_acked);
+            at_kill = Some((
+                producer.statistics().records_acked,
+                std::time::Instant::now(),
+            ));
             // The producer's sender task keeps its requests going on the other worker meanwhile.
             tokio::task::block_in_place(|| kafka.kill_broker(victim));
         }
@@ -130,8 +133,9 @@ async fn three_broker_leader_killed_mid_run_loses_no_acknowledged_record() {
             tokio::time::sleep(FAILOVER_PAUSE).await;
         }
     }
-    let acked_before_kill = acked_before_kill.unwrap();
     producer.flush().await;
+    let (acked_before_kill, killed_at) = at_kill.unwrap();
+    let kill_to_flushed = killed_at.elapsed();
     let mut results = Vec::with_capacity(deliveries.len());
     for d in deliveries {
         results.push(d.await);
@@ -140,25 +144,22 @@ async fn three_broker_leader_killed_mid_run_loses_no_acknowledged_record() {
     let acked = results.iter().filter(|r| r.is_ok()).count() as u64;
     println!(
         "failover: broker {victim} (leader of partition 0) killed after {KILL_AFTER} records sent, \
-         {acked_before_kill} acknowledged; {acked} of {FAILOVER_RECORDS} acknowledged in the end"
+         {acked_before_kill} acknowledged; {acked} of {FAILOVER_RECORDS} acknowledged in the end, \
+         {kill_to_flushed:.1?} after the kill"
     );
     assert!(
         acked_before_kill < KILL_AFTER,
         "the kill must land while records are in flight"
     );
+    let live = kafka.live_bootstrap();
     assert_ne!(
-        leader_of(kafka.bootstrap(), &topic, 0),
+        leader_of(&live, &topic, 0),
         victim,
         "partition 0 has a new leader"
     );
 
-    let in_log = high_watermarks(kafka.bootstrap(), &topic, FAILOVER_PARTITIONS);
-    let back = read_back(
-        kafka.bootstrap(),
-        &topic,
-        FAILOVER_PARTITIONS,
-        in_log as usize,
-    );
+    let in_log = high_watermarks(&live, &topic, FAILOVER_PARTITIONS);
+    let back = read_back(&live, &topic, FAILOVER_PARTITIONS, in_log as usize);
     assert_eq!(assert_acknowledged_in_place(&results, &back), acked);
     assert_eq!(
         acked,

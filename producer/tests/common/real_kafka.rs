@@ -1,10 +1,12 @@
 //! Real Apache Kafka for the producer's tests: a cluster started by `scripts/real-kafka.sh`
 //! (stopped by a drop guard, and by the script's `--watch-pid` if this process dies without
-//! unwinding) or an external one named by `KTRIAL_REAL_KAFKA_BOOTSTRAP`. Topics are created
-//! with rust-rdkafka's admin client.
+//! unwinding) or, for single-broker tests, an external one named by `KTRIAL_REAL_KAFKA_BOOTSTRAP`.
+//! Topics are created with rust-rdkafka's admin client.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -30,6 +32,8 @@ pub fn skipped(test: &str) -> bool {
 pub struct RealKafka {
     bootstrap: String,
     brokers: i32,
+    /// Node ids ended by [`Self::kill_broker`].
+    killed: Mutex<BTreeSet<i32>>,
     /// The script's state dir when this process started the cluster; `None` for an external one.
     state_dir: Option<PathBuf>,
     /// Makes topic names unique, so that an external cluster can be reused across runs.
@@ -37,17 +41,22 @@ pub struct RealKafka {
 }
 
 impl RealKafka {
-    /// Uses `KTRIAL_REAL_KAFKA_BOOTSTRAP` (taken to have `brokers` brokers), or starts `brokers`
-    /// nodes with the script; panics with the script's reason if they do not start.
+    /// With one broker, uses `KTRIAL_REAL_KAFKA_BOOTSTRAP` if set; otherwise starts `brokers`
+    /// nodes with the script (a multi-broker test kills brokers, so it always has its own
+    /// cluster). Panics with the script's reason if they do not start.
     pub fn start(brokers: i32) -> Self {
         let unique = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let run_id = format!("{}-{}", std::process::id(), unique % 1_000_000_000);
-        if let Ok(bootstrap) = std::env::var("KTRIAL_REAL_KAFKA_BOOTSTRAP") {
+        if let Some(bootstrap) = std::env::var("KTRIAL_REAL_KAFKA_BOOTSTRAP")
+            .ok()
+            .filter(|_| brokers == 1)
+        {
             return Self {
                 bootstrap,
                 brokers,
+                killed: Mutex::default(),
                 state_dir: None,
                 run_id,
             };
@@ -66,6 +75,7 @@ impl RealKafka {
         let mut kafka = Self {
             bootstrap: String::new(),
             brokers,
+            killed: Mutex::default(),
             state_dir: Some(state_dir),
             run_id,
         };
@@ -87,6 +97,20 @@ impl RealKafka {
     /// `host:port` of every broker, comma-separated.
     pub fn bootstrap(&self) -> &str {
         &self.bootstrap
+    }
+
+    /// [`Self::bootstrap`] without the brokers killed: a client given a dead bootstrap broker
+    /// reports connection errors (rust-rdkafka's consumer surfaces them from `poll`).
+    pub fn live_bootstrap(&self) -> String {
+        let killed = self.killed.lock().unwrap();
+        // The script lists the brokers in node id order, from 1.
+        self.bootstrap
+            .split(',')
+            .zip(1..)
+            .filter(|(_, id)| !killed.contains(id))
+            .map(|(addr, _)| addr)
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// `base` made unique to this run.
@@ -141,9 +165,10 @@ impl RealKafka {
     /// Ends broker `node_id` (its `node.id`, as Metadata names it) with SIGKILL; only a cluster
     /// this process started can be killed.
     pub fn kill_broker(&self, node_id: i32) {
-        let state_dir = self.state_dir.as_ref().expect(
-            "an external cluster (KTRIAL_REAL_KAFKA_BOOTSTRAP) cannot have a broker killed",
-        );
+        let state_dir = self
+            .state_dir
+            .as_ref()
+            .expect("only a cluster this process started can have a broker killed");
         let status = Command::new("bash")
             .arg(SCRIPT)
             .args(["kill-broker", &node_id.to_string(), "--state-dir"])
@@ -152,6 +177,7 @@ impl RealKafka {
             .status()
             .expect("run scripts/real-kafka.sh kill-broker");
         assert!(status.success(), "kill-broker {node_id}: {status}");
+        self.killed.lock().unwrap().insert(node_id);
     }
 }
 
