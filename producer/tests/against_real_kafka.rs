@@ -40,7 +40,7 @@ async fn records_arrive_once_and_in_order_for_every_codec() {
 /// later batch in flight reaches the leader once it is ready and is appended first (Kafka takes
 /// any first sequence from a producer it has no state for, KIP-360); the retried first batch is
 /// then answered OUT_OF_ORDER_SEQUENCE_NUMBER. Today the producer retries it until
-/// `delivery.timeout.ms` and its records fail (1,887 and 9,877 of 300,000 in two of five runs
+/// `delivery.timeout.ms` and its records fail (1,887 to 9,877 of 300,000 in three of six runs
 /// here); Java bumps the epoch and retries it, appending it after the later batches
 /// (`TransactionManager.canRetry`, kafka-semantics.md), so send order is not asserted here.
 /// What must hold either way: every acknowledged record is in the log once, where it was
