@@ -4,7 +4,9 @@
 //! A batch is not copied on append. Its base offset and leader epoch lie outside the CRC, in
 //! the first bytes of the header (`DefaultRecordBatch`: baseOffset at 0, partitionLeaderEpoch
 //! at 12), so only the header is copied and stamped; the records stay in the request's buffer,
-//! shared. LogAppendTime changes the attributes and max timestamp and so the CRC over the whole
+//! shared, so the request's buffer lives as long as the batch. A copy would cost CPU per byte
+//! and fresh pages per batch, the broker's main cost when ingesting (BENCHMARKS.md, Mock
+//! broker). LogAppendTime changes the attributes and max timestamp and so the CRC over the whole
 //! batch: such a batch is copied whole.
 
 use bytes::{Bytes, BytesMut};
