@@ -39,10 +39,11 @@ async fn records_arrive_once_and_in_order_for_every_codec() {
 /// metadata. The first batch of a partition may be answered NOT_LEADER_OR_FOLLOWER while a
 /// later batch in flight reaches the leader once it is ready and is appended first (Kafka takes
 /// any first sequence from a producer it has no state for, KIP-360); the retried first batch is
-/// then answered OUT_OF_ORDER_SEQUENCE_NUMBER. Today the producer retries it until
+/// then answered OUT_OF_ORDER_SEQUENCE_NUMBER. The producer retries it until
 /// `delivery.timeout.ms` and its records fail (1,887 to 9,877 of 300,000 in three of six runs
-/// here); Java bumps the epoch and retries it, appending it after the later batches
-/// (`TransactionManager.canRetry`, kafka-semantics.md), so send order is not asserted here.
+/// here), as Java's does: `TransactionManager.canRetry` retries a batch that is not the next
+/// expected sequence as it is, and `handleFailedBatch` bumps the epoch when it fails. So
+/// neither delivery nor send order is asserted here.
 /// What must hold either way: every acknowledged record is in the log once, where it was
 /// acknowledged, and nothing else is in the log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
