@@ -21,7 +21,7 @@ use ktrial_protocol::messages::ApiKey;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_arrive_once_and_in_order_for_every_codec() {
     let cluster = TestCluster::ktrial(MockCluster::builder(), 3).await;
-    common::assert_every_codec_arrives_once_in_order(&cluster, 16, common::EVERY_CODEC).await;
+    common::assert_every_codec_arrives_once_in_order(&cluster, 16, &common::every_codec()).await;
 }
 
 /// A Produce fault rule: `action`, at most `times` times.

@@ -21,7 +21,8 @@ use ktrial_producer::{ProducerConfig, ProducerError, ProducerRecord, RecordMetad
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
-/// [`common::EVERY_CODEC`]: one million records uncompressed, 20,000 per codec, to 16 partitions.
+/// [`common::every_codec`] (one million records uncompressed, 20,000 per codec, unless
+/// `KTRIAL_RECORDS_PER_CODEC` says otherwise) to 16 partitions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_arrive_once_and_in_order_for_every_codec() {
     if skipped("records_arrive_once_and_in_order_for_every_codec") {
@@ -32,7 +33,7 @@ async fn records_arrive_once_and_in_order_for_every_codec() {
     let defaults = ProducerConfig::default();
     assert!(defaults.enable_idempotence);
     let cluster = TestCluster::real_kafka(1);
-    common::assert_every_codec_arrives_once_in_order(&cluster, 16, common::EVERY_CODEC).await;
+    common::assert_every_codec_arrives_once_in_order(&cluster, 16, &common::every_codec()).await;
 }
 
 /// Sending as soon as CreateTopics has answered, before every leader has applied the new

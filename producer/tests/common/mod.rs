@@ -187,14 +187,25 @@ pub async fn produce_all(
     results
 }
 
-/// One million records uncompressed, 20,000 for each codec: the end-to-end runs of both brokers.
-pub const EVERY_CODEC: &[(&str, u64)] = &[
-    ("none", 1_000_000),
-    ("gzip", 20_000),
-    ("snappy", 20_000),
-    ("lz4", 20_000),
-    ("zstd", 20_000),
-];
+/// The end-to-end runs of every broker: one million records uncompressed and 20,000 for each
+/// codec in the default test run; `KTRIAL_RECORDS_PER_CODEC=N` gives every codec N records
+/// (`.ci/run` runs one million per codec in a release build).
+pub fn every_codec() -> Vec<(&'static str, u64)> {
+    let all = std::env::var("KTRIAL_RECORDS_PER_CODEC").ok().map(|n| {
+        n.parse::<u64>()
+            .expect("KTRIAL_RECORDS_PER_CODEC is a count")
+    });
+    [
+        ("none", 1_000_000),
+        ("gzip", 20_000),
+        ("snappy", 20_000),
+        ("lz4", 20_000),
+        ("zstd", 20_000),
+    ]
+    .into_iter()
+    .map(|(codec, count)| (codec, all.unwrap_or(count)))
+    .collect()
+}
 
 /// For each `(codec, count)`: `count` records produced to a fresh topic of `partitions`
 /// partitions, every one acknowledged, the high watermarks adding up to `count`, and the
