@@ -2,9 +2,13 @@
 //! timer deadline comes from here, never from a caller's own `Instant::now()`: under turmoil each
 //! simulated host runs its own tokio runtime, and instants read on different hosts would not
 //! agree. The default reads tokio's clock (so `tokio::time::pause` drives it); a simulation
-//! passes its own "time since the cluster started".
+//! passes its own "time since the cluster started". Every wait of the servers goes through
+//! [`Clock::sleep`] too, so that a simulation can see each pending timer (the default sleeps on
+//! tokio's timer).
 
 use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
 use core::time::Duration;
 use std::sync::Arc;
 
@@ -12,6 +16,17 @@ use tokio::time::Instant;
 
 /// Time since the cluster started, as a shared function.
 pub type ElapsedFn = Arc<dyn Fn() -> Duration + Send + Sync>;
+
+/// A sleep of a given length on the caller's runtime.
+pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Starts a sleep of the given length, as a shared function.
+pub type SleepFn = Arc<dyn Fn(Duration) -> SleepFuture + Send + Sync>;
+
+/// The time ran out before the future completed (see [`Clock::timeout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("timed out")]
+pub struct TimedOut;
 
 /// The cluster clock: a fixed origin plus the elapsed time an [`ElapsedFn`] reports.
 ///
@@ -32,6 +47,7 @@ pub type ElapsedFn = Arc<dyn Fn() -> Duration + Send + Sync>;
 pub struct Clock {
     origin: Instant,
     elapsed: ElapsedFn,
+    sleeper: SleepFn,
 }
 
 impl fmt::Debug for Clock {
@@ -49,6 +65,7 @@ impl Default for Clock {
         Self {
             origin,
             elapsed: Arc::new(move || origin.elapsed()),
+            sleeper: tokio_sleeper(),
         }
     }
 }
@@ -59,7 +76,15 @@ impl Clock {
         Self {
             origin: Instant::now(),
             elapsed,
+            sleeper: tokio_sleeper(),
         }
+    }
+
+    /// This clock with its waits made by `sleeper` instead of tokio's timer (a simulation
+    /// registers every pending deadline this way).
+    pub fn with_sleeper(mut self, sleeper: SleepFn) -> Self {
+        self.sleeper = sleeper;
+        self
     }
 
     /// The instant the cluster started, on this clock.
@@ -86,9 +111,32 @@ impl Clock {
     pub async fn sleep_until(&self, deadline: Instant) {
         let left = deadline.saturating_duration_since(self.now());
         if !left.is_zero() {
-            tokio::time::sleep(left).await;
+            self.sleep(left).await;
         }
     }
+
+    /// Sleeps (on the caller's runtime) for `duration`.
+    pub fn sleep(&self, duration: Duration) -> SleepFuture {
+        (self.sleeper)(duration)
+    }
+
+    /// Runs `future` for at most `duration`; polled before the timer, as `tokio::time::timeout`.
+    pub async fn timeout<F: Future>(
+        &self,
+        duration: Duration,
+        future: F,
+    ) -> Result<F::Output, TimedOut> {
+        let sleep = self.sleep(duration);
+        tokio::select! {
+            biased;
+            output = future => Ok(output),
+            () = sleep => Err(TimedOut),
+        }
+    }
+}
+
+fn tokio_sleeper() -> SleepFn {
+    Arc::new(|duration| Box::pin(tokio::time::sleep(duration)))
 }
 
 fn millis(duration: Duration) -> u64 {

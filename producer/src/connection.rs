@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
-use crate::transport::{BrokerStream, Transport};
+use crate::transport::{BrokerStream, Transport, timeout};
 
 /// A request for the connection; `tag` comes back with the answer.
 #[derive(Debug)]
@@ -158,7 +158,11 @@ async fn run(
         wake_reader: Notify::new(),
         events: events.clone(),
     });
-    let connect = tokio::time::timeout(params.request_timeout, transport.connect(&params.addr));
+    let connect = timeout(
+        &*transport,
+        params.request_timeout,
+        transport.connect(&params.addr),
+    );
     let stream = match connect.await {
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => return fail_all(&shared, &mut requests, connect_error(&params, e)),
@@ -174,7 +178,8 @@ async fn run(
         decoder: FrameDecoder::new(params.max_frame_bytes),
         buf: BytesMut::with_capacity(64 * 1024),
     };
-    let handshake = tokio::time::timeout(
+    let handshake = timeout(
+        &*transport,
         params.request_timeout,
         codec.api_versions(&mut reader, &mut writer),
     );
@@ -200,7 +205,7 @@ async fn run(
         decoder,
         buf,
     } = codec;
-    tokio::spawn(read_loop(reader_shared, reader, decoder, buf));
+    tokio::spawn(read_loop(reader_shared, reader, decoder, buf, transport));
     let mut writer_state = WriterState {
         client_id,
         next_correlation,
@@ -302,6 +307,7 @@ async fn read_loop(
     mut reader: ReadHalf<Box<dyn BrokerStream>>,
     mut decoder: FrameDecoder,
     mut buf: BytesMut,
+    transport: Arc<dyn Transport>,
 ) {
     loop {
         if shared.is_closed() {
@@ -310,7 +316,7 @@ async fn read_loop(
         let deadline = shared.lock_in_flight().front().map(|p| p.deadline);
         let timeout = async {
             match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
+                Some(at) => transport.sleep_until(at).await,
                 None => std::future::pending().await,
             }
         };

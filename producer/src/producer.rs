@@ -17,7 +17,7 @@ use crate::partitioner::StickyPartitions;
 use crate::sender::Sender;
 use crate::shared::{Inner, Shared, TopicView};
 use crate::stats::Statistics;
-use crate::transport::{TcpTransport, Transport};
+use crate::transport::{self, TcpTransport, Transport, timeout_at};
 
 /// Milliseconds since the Unix epoch, for record timestamps. Injectable so a simulation controls
 /// wall-clock time too.
@@ -189,6 +189,8 @@ impl std::fmt::Debug for Producer {
 struct Handle {
     shared: Arc<Shared>,
     wall_clock: WallClock,
+    /// Times `send`'s and `close`'s waits.
+    transport: Arc<dyn Transport>,
 }
 
 impl Drop for Handle {
@@ -219,9 +221,13 @@ impl Producer {
             abort: false,
         };
         let shared = Arc::new(Shared::new(config, inner));
-        tokio::spawn(Sender::new(shared.clone(), transport).run());
+        tokio::spawn(Sender::new(shared.clone(), Arc::clone(&transport)).run());
         Self {
-            handle: Arc::new(Handle { shared, wall_clock }),
+            handle: Arc::new(Handle {
+                shared,
+                wall_clock,
+                transport,
+            }),
         }
     }
 
@@ -256,7 +262,9 @@ impl Producer {
             match self.try_append(&record) {
                 Ok(delivery) => return Ok(delivery),
                 Err(Blocked::Metadata(last_error)) => {
-                    let timed_out = tokio::time::timeout_at(deadline, metadata).await.is_err();
+                    let timed_out = timeout_at(&*self.handle.transport, deadline, metadata)
+                        .await
+                        .is_err();
                     if timed_out {
                         return Err(ProducerError::MetadataTimeout {
                             topic: record.topic.to_string(),
@@ -268,7 +276,9 @@ impl Producer {
                 Err(Blocked::Memory) => {
                     shared.lock().acc.add_memory_waiter(1);
                     shared.wake_sender.notify_one();
-                    let timed_out = tokio::time::timeout_at(deadline, space).await.is_err();
+                    let timed_out = timeout_at(&*self.handle.transport, deadline, space)
+                        .await
+                        .is_err();
                     shared.lock().acc.add_memory_waiter(-1);
                     if timed_out {
                         return Err(ProducerError::BufferExhausted {
@@ -398,7 +408,7 @@ impl Producer {
                 completion.done().await;
             }
         };
-        let result = tokio::time::timeout(timeout, all_done).await;
+        let result = transport::timeout(&*self.handle.transport, timeout, all_done).await;
         if result.is_err() {
             self.shared().lock().abort = true;
         }

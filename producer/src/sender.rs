@@ -145,7 +145,7 @@ impl Sender {
                     }
                 }
                 () = self.shared.wake_sender.notified() => {}
-                () = tokio::time::sleep_until(deadline) => {}
+                () = self.transport.sleep_until(deadline) => {}
             }
         }
     }

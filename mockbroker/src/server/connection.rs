@@ -14,7 +14,7 @@ use ktrial_protocol::frame::FrameDecoder;
 use ktrial_protocol::messages::ApiKey;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
-use tokio::time::{Duration, timeout};
+use tokio::time::Duration;
 use tracing::{debug, warn};
 
 use super::exchange::{Step, exchange};
@@ -81,7 +81,11 @@ async fn requests<L: Listener>(
                 Ok(None) => {}
                 Err(e) => return End::Closed(format!("bad frame: {e}")),
             }
-            match timeout(MAX_IDLE, stream.read_buf(&mut buf)).await {
+            match cluster
+                .clock()
+                .timeout(MAX_IDLE, stream.read_buf(&mut buf))
+                .await
+            {
                 Err(_) => return End::Closed("idle too long".into()),
                 Ok(Err(e)) => return End::Closed(format!("read failed: {e}")),
                 Ok(Ok(0)) if buf.is_empty() => return End::Normal,

@@ -208,7 +208,7 @@ async fn respond(
         _ => latency,
     };
     if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+        cluster.clock().sleep(delay).await;
     }
     let throttle = match hold {
         Some(Hold::Throttle(ms)) => {

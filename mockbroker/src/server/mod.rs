@@ -13,7 +13,7 @@ use std::sync::Arc;
 use ktrial_protocol::frame::FrameDecoder;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio::time::{Duration, sleep};
+use tokio::time::Duration;
 use tracing::{info, warn};
 
 pub use bind::{Bind, OnceBind, TcpBind};
@@ -58,7 +58,7 @@ pub async fn serve<L: Listener>(
             }
             Err(e) => {
                 warn!(broker, "accept failed: {e}");
-                sleep(ACCEPT_RETRY).await;
+                cluster.clock().sleep(ACCEPT_RETRY).await;
             }
         }
     }
