@@ -20,6 +20,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::SimListener;
+use super::deadlines::Deadlines;
+use super::jump::IdleJump;
 use super::wire::{RecordingTransport, WireLog};
 use super::workload::{self, ClientReport, ID_BYTES};
 use crate::check::{
@@ -31,6 +33,8 @@ use crate::scenario::{NetworkFault, Scenario};
 pub const EPOCH_MS: i64 = 1_700_000_000_000;
 /// The port every simulated broker listens on (`broker1:9092`, …).
 pub const BROKER_PORT: u16 = 9092;
+/// turmoil's step: hosts see each other's messages at this granularity.
+const TICK: Duration = Duration::from_millis(1);
 /// Simulated time after which a run that has not finished is a failure.
 const SIMULATION_LIMIT: Duration = Duration::from_secs(3600);
 /// Network latency between simulated hosts: drawn from the seed between these bounds.
@@ -69,6 +73,9 @@ pub struct RunReport {
     pub requests: u64,
     /// Simulated time the run took, in milliseconds.
     pub simulated_ms: u64,
+    /// turmoil steps taken (fewer than `simulated_ms` where idle time was jumped over).
+    #[serde(skip)]
+    pub steps: u64,
     /// SHA-256 of the journal's text timeline (first 16 hex digits).
     pub journal_hash: String,
     /// Problems outside the expectations (events that could not fire).
@@ -91,8 +98,31 @@ impl RunReport {
     }
 }
 
+/// How a scenario is run; the journal does not depend on it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Advance over idle simulated time in one step (see `sim::jump`); off, every millisecond
+    /// is a step.
+    pub idle_jump: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { idle_jump: true }
+    }
+}
+
 /// Runs `scenario` with `seed` in simulated time.
 pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, RunError> {
+    run_with(scenario, seed, RunOptions::default())
+}
+
+/// Runs `scenario` with `seed` in simulated time, as `options` say.
+pub fn run_with(
+    scenario: &Scenario,
+    seed: u64,
+    options: RunOptions,
+) -> Result<RunReport, RunError> {
     let brokers = scenario.cluster.brokers as i32;
     let host = |broker: i32| format!("broker{broker}");
     let addresses: Vec<(String, u16)> = (1..=brokers).map(|b| (host(b), BROKER_PORT)).collect();
@@ -115,12 +145,13 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, RunError> {
     let config = ProducerConfig::from_properties(&properties)
         .map_err(|e| RunError::Setup(format!("producer: {e}")))?;
 
-    let clock = simulation_clock();
+    let deadlines = Deadlines::simulated();
+    let clock = simulation_clock(&deadlines);
     let cluster = build_cluster(scenario, seed, &clock, &addresses)?;
 
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
-        .tick_duration(Duration::from_millis(1))
+        .tick_duration(TICK)
         .simulation_duration(SIMULATION_LIMIT)
         .min_message_latency(MIN_LATENCY)
         .max_message_latency(MAX_LATENCY)
@@ -137,7 +168,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, RunError> {
         });
     }
 
-    let transport = RecordingTransport::default();
+    let transport = RecordingTransport::new(deadlines.clone());
     let client_report = Arc::new(std::sync::Mutex::new(None::<ClientReport>));
     {
         let transport = transport.clone();
@@ -151,6 +182,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, RunError> {
             .filter_map(|e| e.after_acked.map(|n| (n, e.event.clone())))
             .collect();
         let close_timeout = config.delivery_timeout + config.request_timeout;
+        let deadlines = deadlines.clone();
         sim.client("client", async move {
             let producer = properties
                 .iter()
@@ -159,8 +191,15 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, RunError> {
                 .wall_clock(|| EPOCH_MS + sim_millis() as i64)
                 .build()
                 .await?;
-            let outcome =
-                workload::run(producer, &workload, triggers, cluster, close_timeout).await;
+            let outcome = workload::run(
+                producer,
+                &workload,
+                triggers,
+                cluster,
+                close_timeout,
+                &deadlines,
+            )
+            .await;
             *report
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(outcome);
@@ -169,13 +208,37 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, RunError> {
     }
 
     let mut schedule = NetworkSchedule::new(&scenario.faults.network);
+    let mut cluster_events: Vec<u64> = scenario
+        .faults
+        .events
+        .iter()
+        .filter_map(|e| e.at_ms)
+        .collect();
+    cluster_events.sort_unstable();
+    let mut jump = IdleJump::new(options.idle_jump, deadlines);
     let mut drain_until = None;
+    let mut steps = 0;
     loop {
         let now_ms = sim_elapsed_ms(&sim);
-        for action in schedule.due(now_ms) {
+        let due = schedule.due(now_ms);
+        for action in &due {
             action.apply(&mut sim, &cluster)?;
         }
-        match sim.step() {
+        let next_action_ms = [
+            schedule.next_ms(),
+            cluster_events.iter().copied().find(|&at| at > now_ms),
+            drain_until,
+            Some(SIMULATION_LIMIT.as_millis() as u64),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(u64::MAX);
+        let step = jump.next_step(&sim, now_ms, !due.is_empty(), next_action_ms, TICK);
+        let stepped = sim.step_for(step);
+        jump.stepped();
+        steps += 1;
+        match stepped {
             // The client is done; let what is still on the wire arrive (acks=0 requests are
             // "delivered" once written) before the logs are read.
             Ok(true) => {
@@ -215,6 +278,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, RunError> {
         batches: wire.produce.iter().map(|r| r.batches.len() as u64).sum(),
         requests: wire.produce.len() as u64,
         simulated_ms,
+        steps,
         journal_hash: hash(&timeline),
         problems,
         timeline,
@@ -271,8 +335,10 @@ fn build_cluster(
 }
 
 /// The cluster's clock: simulated time, and outside the simulation the last time it saw (so
-/// reading the final state after the run does not move the model back to zero).
-fn simulation_clock() -> Clock {
+/// reading the final state after the run does not move the model back to zero). Its waits are
+/// registered in `deadlines`.
+fn simulation_clock(deadlines: &Deadlines) -> Clock {
+    let sleeper = deadlines.clone();
     let last_nanos = Arc::new(AtomicU64::new(0));
     Clock::from_fn(Arc::new(move || match turmoil::sim_elapsed() {
         Some(elapsed) => {
@@ -281,6 +347,7 @@ fn simulation_clock() -> Clock {
         }
         None => Duration::from_nanos(last_nanos.load(Ordering::Relaxed)),
     }))
+    .with_sleeper(Arc::new(move |duration| Box::pin(sleeper.sleep(duration))))
 }
 
 fn sim_millis() -> u64 {
@@ -421,6 +488,11 @@ impl NetworkSchedule {
         actions.sort_by_key(|(at, _)| *at);
         actions.reverse();
         Self { actions }
+    }
+
+    /// When the next action is due.
+    fn next_ms(&self) -> Option<u64> {
+        self.actions.last().map(|(at, _)| *at)
     }
 
     /// The actions due at `now_ms`, in order.

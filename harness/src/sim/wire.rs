@@ -1,6 +1,7 @@
 //! What crossed the simulated wire, seen from the client: every Produce request (its batches,
 //! sizes and acks) and any answer to an acks=0 request. The producer's transport is wrapped, so
 //! the batch and acks checkers judge the bytes that were really sent, not the producer's account.
+//! The same transport times the producer's waits through the run's [`Deadlines`].
 
 use std::collections::BTreeSet;
 use std::io;
@@ -9,15 +10,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use bytes::BytesMut;
-use ktrial_producer::transport::{BrokerStream, ConnectFuture, Transport};
+use ktrial_producer::transport::{BrokerStream, ConnectFuture, SleepFuture, Transport};
 use ktrial_protocol::codec::{decode_request, peek_request_prefix};
 use ktrial_protocol::frame::FrameDecoder;
 use ktrial_protocol::messages::RequestKind;
 use ktrial_protocol::records::RecordBatch;
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Instant;
 
 use super::SimTransport;
+use super::deadlines::Deadlines;
 
 /// One batch inside a Produce request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,12 +64,21 @@ pub struct WireLog {
 }
 
 /// A transport that records what the producer sends and what comes back.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RecordingTransport {
     log: Arc<Mutex<WireLog>>,
+    deadlines: Deadlines,
 }
 
 impl RecordingTransport {
+    /// Records from now on; the producer's waits are registered in `deadlines`.
+    pub fn new(deadlines: Deadlines) -> Self {
+        Self {
+            log: Arc::default(),
+            deadlines,
+        }
+    }
+
     /// What was recorded so far.
     pub fn log(&self) -> WireLog {
         self.log
@@ -89,6 +101,10 @@ impl Transport for RecordingTransport {
                 acks0: BTreeSet::new(),
             }) as Box<dyn BrokerStream>)
         })
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> SleepFuture {
+        Box::pin(self.deadlines.sleep_until(deadline))
     }
 }
 

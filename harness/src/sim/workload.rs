@@ -9,7 +9,9 @@ use ktrial_mockbroker::SharedCluster;
 use ktrial_mockbroker::faults::{ClusterEvent, ScheduledEvent};
 use ktrial_producer::{Producer, ProducerError, ProducerRecord, RecordMetadata};
 use tokio::task::JoinSet;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
+
+use super::deadlines::Deadlines;
 
 use crate::check::{Outcome, Sent};
 use crate::scenario::{SendMode, Workload};
@@ -79,13 +81,15 @@ pub fn key_of(id: u64, keys: u64) -> Option<Vec<u8>> {
     (keys > 0).then(|| format!("key-{}", id % keys).into_bytes())
 }
 
-/// Runs the workload through `producer`; `triggers` are (acknowledged count, event) pairs.
+/// Runs the workload through `producer`; `triggers` are (acknowledged count, event) pairs; its
+/// waits are registered in `deadlines`.
 pub async fn run(
     producer: Producer,
     workload: &Workload,
     mut triggers: Vec<(u64, ClusterEvent)>,
     cluster: Arc<SharedCluster>,
     close_timeout: Duration,
+    deadlines: &Deadlines,
 ) -> ClientReport {
     triggers.sort_by_key(|(n, _)| *n);
     let progress = Arc::new(Mutex::new(Progress {
@@ -100,7 +104,9 @@ pub async fn run(
     let start = Instant::now();
     for id in 0..workload.records {
         if let Some(rate) = workload.rate {
-            sleep_until(start + Duration::from_secs_f64(id as f64 / rate)).await;
+            deadlines
+                .sleep_until(start + Duration::from_secs_f64(id as f64 / rate))
+                .await;
         }
         value[..ID_BYTES].copy_from_slice(&id.to_be_bytes());
         let key = key_of(id, workload.keys);
