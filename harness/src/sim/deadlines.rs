@@ -1,9 +1,8 @@
-//! Every timer pending on a simulated host, where the runner can see it. The brokers' clock and
-//! the producer's transport sleep through [`Deadlines`], which records each deadline in
-//! simulated time while its sleep is alive, and counts every registration and completion. The
-//! runner jumps over idle time only up to the earliest deadline, and only after a step in which
-//! no timer came or went (see `runner`): tokio does not tell which timers a runtime holds, so
-//! the deadlines are kept here, by construction.
+//! Every timer pending on a simulated host, where the runner can see it. The brokers' clock, the
+//! producer's transport and the workload sleep through [`Deadlines`], which records each
+//! deadline in simulated time until its sleep has completed or is dropped. The runner jumps
+//! over idle time only up to the earliest deadline (see `jump`): tokio does not tell which
+//! timers a runtime holds, so they are kept here, by construction.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -36,8 +35,6 @@ impl std::fmt::Debug for Deadlines {
 struct State {
     /// Pending sleeps by deadline (simulated time since the start of the run).
     pending: BTreeMap<Duration, usize>,
-    /// Sleeps registered plus sleeps ended, ever.
-    changes: u64,
 }
 
 impl Deadlines {
@@ -64,11 +61,7 @@ impl Deadlines {
         let left = deadline.saturating_duration_since(Instant::now());
         // Outside a host there is no simulated time; zero keeps the runner from jumping.
         let at = (self.sim_time)().map_or(Duration::ZERO, |now| now + left);
-        {
-            let mut state = self.lock();
-            *state.pending.entry(at).or_default() += 1;
-            state.changes += 1;
-        }
+        *self.lock().pending.entry(at).or_default() += 1;
         RegisteredSleep {
             sleep: Box::pin(tokio::time::sleep_until(deadline)),
             at,
@@ -93,12 +86,6 @@ impl Deadlines {
         self.lock().pending.keys().next().copied()
     }
 
-    /// How many sleeps were registered or ended so far: unchanged over a step means no timer
-    /// was touched in it.
-    pub fn changes(&self) -> u64 {
-        self.lock().changes
-    }
-
     fn deregister(&self, at: Duration) {
         let mut state = self.lock();
         if let Some(count) = state.pending.get_mut(&at) {
@@ -107,7 +94,6 @@ impl Deadlines {
                 state.pending.remove(&at);
             }
         }
-        state.changes += 1;
     }
 }
 
@@ -156,10 +142,8 @@ mod tests {
         let deadlines = on_tokio_time();
         let sleep = deadlines.sleep(Duration::from_millis(5));
         assert_eq!(deadlines.earliest(), Some(Duration::from_millis(5)));
-        assert_eq!(deadlines.changes(), 1);
         sleep.await;
         assert_eq!(deadlines.earliest(), None);
-        assert_eq!(deadlines.changes(), 2);
     }
 
     #[test]
@@ -185,6 +169,5 @@ mod tests {
         assert_eq!(deadlines.earliest(), Some(Duration::from_millis(9)));
         drop(late);
         assert_eq!(deadlines.earliest(), Some(Duration::from_millis(9)));
-        assert_eq!(deadlines.changes(), 5);
     }
 }

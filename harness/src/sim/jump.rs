@@ -2,24 +2,26 @@
 //! host can do anything for a while, [`IdleJump`] lets it advance every host to just before the
 //! next thing that can happen, in one [`turmoil::Sim::step_for`].
 //!
-//! Nothing can happen on a host until a timer fires, a message arrives, or another host (or
-//! the runner) wakes one of its tasks. So a jump is taken only when:
-//! - every timer on every host is in [`Deadlines`] and the earliest is past the jump's end (the
-//!   jump stops at the last tick boundary strictly before it, so the timer fires in a 1 ms step
-//!   as it would have);
-//! - no message is in flight or waiting to be delivered;
-//! - the step just taken was quiet: no timer came or went in it, the network was idle before it
-//!   and no runner action preceded it. In a quiet step no host can have woken a task on another
-//!   host that had already run its tick (such a task would only run in the next step): the
-//!   wakes that cross hosts are turmoil's messages, the cluster's change signal (raised by
-//!   request handling, which needs a message, or by a broker's wait loop, which re-arms its
-//!   timer on every wake) and the runner's actions;
+//! Within a 1 ms tick a host runs at the tick's start (the tasks left ready by the last tick
+//! and those woken by messages delivered now), then its clock moves to the tick's end, where
+//! timers fire (tokio rounds deadlines up to whole milliseconds) and wake tasks that run in the
+//! next step. So a jump is taken only when:
+//! - the step just taken was quiet: the network was idle before and after it, no runner action
+//!   preceded it, and nothing read the cluster clock in it. Every access to the shared cluster
+//!   (which wakes waiters on other brokers) reads the clock first, and the only other wakes
+//!   that cross hosts are turmoil's messages; so no host was left with a task woken by another
+//!   host after its own tick had run;
+//! - every timer on every host is in [`Deadlines`] (so the tasks its firing left ready keep it
+//!   there until they run) and the earliest is after the jump's end: the jump stops at the last
+//!   tick boundary strictly before it, and the timer fires in a 1 ms step as it would have;
 //! - the runner's own next action (network schedule, cluster event, end of the drain, the
 //!   simulation limit) is not before the jump's end.
 //!
-//! `harness/tests/idle_jump.rs` runs every fixture with and without jumping and requires the
-//! same journal hash.
+//! `harness/tests/idle_jump.rs` runs every fixture and explored fault schedules with and without
+//! jumping and requires the same journal hash.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::deadlines::Deadlines;
@@ -29,22 +31,26 @@ use super::deadlines::Deadlines;
 pub(crate) struct IdleJump {
     enabled: bool,
     deadlines: Deadlines,
+    /// Reads of the cluster clock, ever: every access to the shared cluster reads it first.
+    cluster_reads: Arc<AtomicU64>,
     /// Whether the last step was quiet (see the module documentation).
     quiet: bool,
-    /// Timer changes counted before the step being taken.
-    changes_before: u64,
+    /// Cluster clock reads counted before the step being taken.
+    reads_before: u64,
     /// Whether the network was idle before the step being taken.
     network_idle_before: bool,
 }
 
 impl IdleJump {
-    /// Jumps when `enabled`, on the timers in `deadlines`.
-    pub(crate) fn new(enabled: bool, deadlines: Deadlines) -> Self {
+    /// Jumps when `enabled`, on the timers in `deadlines`; `cluster_reads` counts the reads of
+    /// the cluster clock.
+    pub(crate) fn new(enabled: bool, deadlines: Deadlines, cluster_reads: Arc<AtomicU64>) -> Self {
         Self {
             enabled,
             deadlines,
+            cluster_reads,
             quiet: false,
-            changes_before: 0,
+            reads_before: 0,
             network_idle_before: false,
         }
     }
@@ -62,7 +68,7 @@ impl IdleJump {
     ) -> Duration {
         let network_idle = sim.is_network_idle();
         let quiet = std::mem::replace(&mut self.quiet, false);
-        self.changes_before = self.deadlines.changes();
+        self.reads_before = self.cluster_reads.load(Ordering::Relaxed);
         self.network_idle_before = network_idle && !acted;
         if !self.enabled || acted || !quiet || !network_idle {
             return tick;
@@ -81,6 +87,7 @@ impl IdleJump {
 
     /// After the step: whether it was quiet.
     pub(crate) fn stepped(&mut self) {
-        self.quiet = self.network_idle_before && self.deadlines.changes() == self.changes_before;
+        self.quiet = self.network_idle_before
+            && self.cluster_reads.load(Ordering::Relaxed) == self.reads_before;
     }
 }

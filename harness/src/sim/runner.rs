@@ -146,7 +146,8 @@ pub fn run_with(
         .map_err(|e| RunError::Setup(format!("producer: {e}")))?;
 
     let deadlines = Deadlines::simulated();
-    let clock = simulation_clock(&deadlines);
+    let cluster_reads = Arc::new(AtomicU64::new(0));
+    let clock = simulation_clock(&deadlines, Arc::clone(&cluster_reads));
     let cluster = build_cluster(scenario, seed, &clock, &addresses)?;
 
     let mut sim = turmoil::Builder::new()
@@ -215,7 +216,7 @@ pub fn run_with(
         .filter_map(|e| e.at_ms)
         .collect();
     cluster_events.sort_unstable();
-    let mut jump = IdleJump::new(options.idle_jump, deadlines);
+    let mut jump = IdleJump::new(options.idle_jump, deadlines, cluster_reads);
     let mut drain_until = None;
     let mut steps = 0;
     loop {
@@ -336,12 +337,13 @@ fn build_cluster(
 
 /// The cluster's clock: simulated time, and outside the simulation the last time it saw (so
 /// reading the final state after the run does not move the model back to zero). Its waits are
-/// registered in `deadlines`.
-fn simulation_clock(deadlines: &Deadlines) -> Clock {
+/// registered in `deadlines`; `reads` counts how often it is read.
+fn simulation_clock(deadlines: &Deadlines, reads: Arc<AtomicU64>) -> Clock {
     let sleeper = deadlines.clone();
     let last_nanos = Arc::new(AtomicU64::new(0));
     Clock::from_fn(Arc::new(move || match turmoil::sim_elapsed() {
         Some(elapsed) => {
+            reads.fetch_add(1, Ordering::Relaxed);
             last_nanos.store(elapsed.as_nanos() as u64, Ordering::Relaxed);
             elapsed
         }
