@@ -82,6 +82,26 @@ impl Clock {
 
     /// This clock with its waits made by `sleeper` instead of tokio's timer (a simulation
     /// registers every pending deadline this way).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use ktrial_mockbroker::Clock;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let asked = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&asked);
+    /// let clock = Clock::default().with_sleeper(Arc::new(move |duration| {
+    ///     seen.lock().unwrap().push(duration);
+    ///     Box::pin(tokio::time::sleep(duration))
+    /// }));
+    /// clock.sleep_until(clock.now() + Duration::from_millis(30)).await;
+    /// let pending = std::future::pending::<()>();
+    /// assert!(clock.timeout(Duration::from_millis(5), pending).await.is_err());
+    /// assert_eq!(*asked.lock().unwrap(), [Duration::from_millis(30), Duration::from_millis(5)]);
+    /// # }
+    /// ```
     pub fn with_sleeper(mut self, sleeper: SleepFn) -> Self {
         self.sleeper = sleeper;
         self
