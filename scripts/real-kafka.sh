@@ -247,8 +247,12 @@ launch() {
         voters+="${voters:+,}${i}@127.0.0.1:${controller_ports[i]}"
     done
     local cluster_id
-    # A Kafka Uuid: 16 random bytes, base64url without padding.
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    # A Kafka Uuid: 16 random bytes, base64url without padding; like Uuid.randomUuid, never one
+    # starting with '-', which StorageTool would read as an option (1 start in 64 failed so).
+    cluster_id=-
+    while [[ "${cluster_id}" == -* ]]; do
+        cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
     for ((i = 1; i <= n; i++)); do
         local node="${state}/node-${i}"
         mkdir -p "${node}/data"
