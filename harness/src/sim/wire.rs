@@ -1,11 +1,14 @@
 //! What crossed the simulated wire, seen from the client: every Produce request (its batches,
-//! sizes and acks) and any answer to an acks=0 request. The producer's transport is wrapped, so
-//! the batch and acks checkers judge the bytes that were really sent, not the producer's account.
-//! The same transport times the producer's waits through the run's [`Deadlines`].
+//! sizes and acks), every other request, when each answer arrived, and any answer to an acks=0
+//! request. The producer's transport is wrapped, so the batch and acks checkers judge the bytes
+//! that were really sent, not the producer's account; requests and answers per connection show
+//! when its in-flight window was full. The same transport times the producer's waits through the
+//! run's [`Deadlines`].
 
 use std::collections::BTreeSet;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
@@ -46,10 +49,39 @@ pub struct ProduceSent {
     pub at_ms: u64,
     /// The broker address it went to.
     pub broker: String,
+    /// The connection it went on, numbered from 0 in the order the producer opened them.
+    pub connection: u32,
+    /// Its correlation id.
+    pub correlation_id: i32,
     /// Its `acks`.
     pub acks: i16,
     /// Its batches, in request order.
     pub batches: Vec<BatchSent>,
+}
+
+/// A request other than Produce (metadata, API versions, producer id), which takes a place in
+/// its connection's in-flight window until answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestSent {
+    /// Simulated milliseconds when its last byte was written.
+    pub at_ms: u64,
+    /// The connection it went on.
+    pub connection: u32,
+    /// Its correlation id.
+    pub correlation_id: i32,
+    /// Its API key.
+    pub api_key: i16,
+}
+
+/// The answer to a recorded request, as the producer read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResponseSeen {
+    /// Simulated milliseconds when its last byte was read.
+    pub at_ms: u64,
+    /// The connection it came on.
+    pub connection: u32,
+    /// The correlation id of the request it answers.
+    pub correlation_id: i32,
 }
 
 /// Everything the recorder saw.
@@ -57,6 +89,11 @@ pub struct ProduceSent {
 pub struct WireLog {
     /// Produce requests, in the order they were written.
     pub produce: Vec<ProduceSent>,
+    /// Other requests, in the order they were written.
+    pub other_requests: Vec<RequestSent>,
+    /// Answers to requests that expected one (not acks=0 Produce), in the order they were read:
+    /// at most one per request, later duplicates of a correlation id are not kept.
+    pub responses: Vec<ResponseSeen>,
     /// Responses that arrived for acks=0 requests (Kafka never sends any).
     pub acks0_answers: Vec<String>,
     /// Produce requests the recorder could not decode.
@@ -68,6 +105,7 @@ pub struct WireLog {
 pub struct RecordingTransport {
     log: Arc<Mutex<WireLog>>,
     deadlines: Deadlines,
+    connections: Arc<AtomicU32>,
 }
 
 impl RecordingTransport {
@@ -76,6 +114,7 @@ impl RecordingTransport {
         Self {
             log: Arc::default(),
             deadlines,
+            connections: Arc::default(),
         }
     }
 
@@ -91,14 +130,18 @@ impl RecordingTransport {
 impl Transport for RecordingTransport {
     fn connect<'a>(&'a self, addr: &'a str) -> ConnectFuture<'a> {
         Box::pin(async move {
+            // Numbered before connecting, so the numbers follow the producer's order of attempts.
+            let connection = self.connections.fetch_add(1, Ordering::Relaxed);
             let inner = SimTransport.connect(addr).await?;
             Ok(Box::new(Recorded {
                 inner,
                 broker: addr.to_string(),
+                connection,
                 log: Arc::clone(&self.log),
                 outbound: BytesMut::new(),
                 inbound: BytesMut::new(),
                 acks0: BTreeSet::new(),
+                unanswered: BTreeSet::new(),
             }) as Box<dyn BrokerStream>)
         })
     }
@@ -112,11 +155,15 @@ impl Transport for RecordingTransport {
 struct Recorded {
     inner: Box<dyn BrokerStream>,
     broker: String,
+    connection: u32,
     log: Arc<Mutex<WireLog>>,
     outbound: BytesMut,
     inbound: BytesMut,
     /// Correlation ids of acks=0 Produce requests on this connection.
     acks0: BTreeSet<i32>,
+    /// Correlation ids of requests on this connection that expect an answer and have none yet:
+    /// no larger than the producer's own in-flight window.
+    unanswered: BTreeSet<i32>,
 }
 
 impl Recorded {
@@ -132,6 +179,14 @@ impl Recorded {
                 continue;
             };
             if prefix.api_key != 0 {
+                self.unanswered.insert(prefix.correlation_id);
+                let sent = RequestSent {
+                    at_ms: sim_ms(),
+                    connection: self.connection,
+                    correlation_id: prefix.correlation_id,
+                    api_key: prefix.api_key,
+                };
+                self.lock().other_requests.push(sent);
                 continue;
             }
             match decode_request(frame) {
@@ -139,10 +194,14 @@ impl Recorded {
                     if let RequestKind::Produce(produce) = request.body {
                         if produce.acks == 0 {
                             self.acks0.insert(prefix.correlation_id);
+                        } else {
+                            self.unanswered.insert(prefix.correlation_id);
                         }
                         let sent = ProduceSent {
                             at_ms: sim_ms(),
                             broker: self.broker.clone(),
+                            connection: self.connection,
+                            correlation_id: prefix.correlation_id,
                             acks: produce.acks,
                             batches: produce
                                 .topic_data
@@ -168,10 +227,27 @@ impl Recorded {
     fn received(&mut self, bytes: &[u8]) {
         self.inbound.extend_from_slice(bytes);
         let mut frames = FrameDecoder::default();
-        while let Ok(Some(frame)) = frames.decode(&mut self.inbound) {
+        loop {
+            let frame = match frames.decode(&mut self.inbound) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(_) => {
+                    // The producer refuses this stream too and closes it; buffer none of it.
+                    self.inbound.clear();
+                    break;
+                }
+            };
             let Some(correlation) = frame.first_chunk::<4>().map(|c| i32::from_be_bytes(*c)) else {
                 continue;
             };
+            if self.unanswered.remove(&correlation) {
+                let seen = ResponseSeen {
+                    at_ms: sim_ms(),
+                    connection: self.connection,
+                    correlation_id: correlation,
+                };
+                self.lock().responses.push(seen);
+            }
             if self.acks0.contains(&correlation) {
                 let line = format!(
                     "{} answered acks=0 request {correlation} at {} ms",
