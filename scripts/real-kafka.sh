@@ -281,13 +281,18 @@ launch() {
     for ((i = 1; i <= n; i++)); do
         local node="${state}/node-${i}"
         while :; do
-            # Alive is enough here: right after the fork the child may not have exec'd java yet,
-            # so its command line does not name the config (is_our_process guards `stop` only).
-            kill -0 "$(<"${node}/pid")" 2>/dev/null || {
-                log "node ${i} exited during start-up; last lines of its log:"
-                tail -n 40 "${node}/server.log" "${node}/stdout.log" >&2 2>/dev/null || true
-                return 1
-            }
+            # Every node, not only the one asked: node 1 cannot list a node that died on a port
+            # clash, and waiting for it would take the whole timeout. Alive is enough here: right
+            # after the fork the child may not have exec'd java yet, so its command line does not
+            # name the config (is_our_process guards `stop` only).
+            local j
+            for ((j = 1; j <= n; j++)); do
+                kill -0 "$(<"${state}/node-${j}/pid")" 2>/dev/null || {
+                    log "node ${j} exited during start-up; last lines of its log:"
+                    tail -n 40 "${state}/node-${j}/server.log" "${state}/node-${j}/stdout.log" >&2 2>/dev/null || true
+                    return 1
+                }
+            done
             count=$(metadata_broker_count "${ports[i]}") && ((count == n)) && break
             if ((SECONDS >= deadline)); then
                 log "node ${i} did not list ${n} broker(s) in Metadata within ${START_TIMEOUT} s; last lines of its log:"
