@@ -122,15 +122,18 @@ metadata_broker_count() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# A loopback port nobody listens on and not already in $taken.
+# Sets $picked to a loopback port nobody listens on and not already in $taken, below the kernel's
+# ephemeral range (so that no outgoing connection, of a starting node or anyone else, takes it
+# before the node binds it). Not a command substitution: $taken must outlive the call.
 pick_port() {
-    local port
+    local low=32768
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    ((low > 11000)) || low=32768
     while :; do
-        port=$((20000 + RANDOM % 40000))
-        [[ " ${taken} " == *" ${port} "* ]] && continue
-        port_in_use "${port}" && continue
-        taken+=" ${port}"
-        echo "${port}"
+        picked=$((10000 + RANDOM % (low - 10000)))
+        [[ " ${taken} " == *" ${picked} "* ]] && continue
+        port_in_use "${picked}" && continue
+        taken+=" ${picked}"
         return
     done
 }
@@ -139,7 +142,7 @@ pick_port() {
 
 # True when $1 is alive and is the java process started with config $2 (a pid may be reused).
 is_our_process() {
-    [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"
+    [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"
 }
 
 write_node_config() { # node_dir node_id broker_port voters n_brokers controller_port
@@ -239,11 +242,13 @@ end_node() {
 
 # Starts one cluster attempt in $state; fails (leaving cleanup to the caller) if it does not come up.
 launch() {
-    local n=$1 taken="" voters="" i
+    local n=$1 taken="" picked voters="" i
     local -a ports controller_ports
     for ((i = 1; i <= n; i++)); do
-        ports[i]=$(pick_port)
-        controller_ports[i]=$(pick_port)
+        pick_port
+        ports[i]=${picked}
+        pick_port
+        controller_ports[i]=${picked}
         voters+="${voters:+,}${i}@127.0.0.1:${controller_ports[i]}"
     done
     local cluster_id
