@@ -7,12 +7,17 @@
 //! stdout once every broker answers.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/real-kafka.sh");
+// Broker signals (`signal_broker`) are for the producer's failover test, not used here.
+#[allow(dead_code)]
+#[path = "../../../scripts/real_kafka_cluster.rs"]
+mod script;
+
+use script::ScriptCluster;
+
 const KTRIAL: &str = env!("CARGO_BIN_EXE_ktrial");
 /// How long `ktrial broker` may take to print its bootstrap line.
 const KTRIAL_START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -20,8 +25,8 @@ const KTRIAL_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// A running real Kafka cluster, stopped on drop if this test started it.
 pub struct RealKafka {
     bootstrap: String,
-    /// The script's state dir when the test started the cluster; `None` for an external cluster.
-    state_dir: Option<PathBuf>,
+    /// The cluster when the test started it; `None` for an external cluster. Held for its drop.
+    _started: Option<ScriptCluster>,
 }
 
 impl RealKafka {
@@ -30,39 +35,20 @@ impl RealKafka {
         if let Ok(bootstrap) = std::env::var("KTRIAL_REAL_KAFKA_BOOTSTRAP") {
             return Ok(Self {
                 bootstrap,
-                state_dir: None,
+                _started: None,
             });
         }
         let unique = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let state_dir = std::env::temp_dir().join(format!(
-            "ktrial-differential-{}-{unique}",
-            std::process::id()
-        ));
-        let output = Command::new("bash")
-            .arg(SCRIPT)
-            .args(["start", "--brokers", "1", "--state-dir"])
-            .arg(&state_dir)
-            .args(["--watch-pid", &std::process::id().to_string()])
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("could not run {SCRIPT}: {e}"))?;
-        // From here on the guard owns whatever the script left (nothing, if it failed).
-        let mut kafka = Self {
-            bootstrap: String::new(),
-            state_dir: Some(state_dir),
-        };
-        if !output.status.success() {
-            return Err(format!(
-                "{SCRIPT} start failed ({}); its messages are above. Set KTRIAL_NO_REAL_KAFKA=1 to skip.",
-                output.status
-            ));
-        }
-        kafka.bootstrap = bootstrap_line(&String::from_utf8_lossy(&output.stdout))
-            .ok_or("the script printed no bootstrap= line")?;
-        Ok(kafka)
+        let cluster = ScriptCluster::start(
+            &format!("ktrial-differential-{}-{unique}", std::process::id()),
+            1,
+        )?;
+        Ok(Self {
+            bootstrap: cluster.bootstrap().to_string(),
+            _started: Some(cluster),
+        })
     }
 
     /// `host:port` of every broker, comma-separated.
@@ -73,23 +59,6 @@ impl RealKafka {
     /// The first broker's `host:port`.
     pub fn first_broker(&self) -> &str {
         first(&self.bootstrap)
-    }
-}
-
-impl Drop for RealKafka {
-    fn drop(&mut self) {
-        if let Some(state_dir) = &self.state_dir {
-            let stopped = Command::new("bash")
-                .arg(SCRIPT)
-                .arg("stop")
-                .arg("--state-dir")
-                .arg(state_dir)
-                .stdin(Stdio::null())
-                .status();
-            if !matches!(stopped, Ok(status) if status.success()) {
-                eprintln!("differential: stopping real Kafka failed: {stopped:?}");
-            }
-        }
     }
 }
 

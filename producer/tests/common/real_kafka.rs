@@ -4,8 +4,6 @@
 //! Topics are created with rust-rdkafka's admin client.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,7 +12,10 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/real-kafka.sh");
+#[path = "../../../scripts/real_kafka_cluster.rs"]
+mod script;
+
+use script::ScriptCluster;
 
 /// Set to `1` to skip every real-Kafka test (each prints that it was skipped).
 pub const SKIP_VAR: &str = "KTRIAL_NO_REAL_KAFKA";
@@ -34,8 +35,8 @@ pub struct RealKafka {
     brokers: i32,
     /// Node ids ended by [`Self::kill_broker`].
     killed: Mutex<BTreeSet<i32>>,
-    /// The script's state dir when this process started the cluster; `None` for an external one.
-    state_dir: Option<PathBuf>,
+    /// The cluster when this process started it; `None` for an external one.
+    started: Option<ScriptCluster>,
     /// Makes topic names unique, so that an external cluster can be reused across runs.
     run_id: String,
 }
@@ -57,41 +58,20 @@ impl RealKafka {
                 bootstrap,
                 brokers,
                 killed: Mutex::default(),
-                state_dir: None,
+                started: None,
                 run_id,
             };
         }
-        let state_dir = std::env::temp_dir().join(format!("ktrial-producer-real-kafka-{run_id}"));
-        let output = Command::new("bash")
-            .arg(SCRIPT)
-            .args(["start", "--brokers", &brokers.to_string(), "--state-dir"])
-            .arg(&state_dir)
-            .args(["--watch-pid", &std::process::id().to_string()])
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/real-kafka.sh");
-        // From here on the guard owns whatever the script left (nothing, if it failed).
-        let mut kafka = Self {
-            bootstrap: String::new(),
+        let cluster =
+            ScriptCluster::start(&format!("ktrial-producer-real-kafka-{run_id}"), brokers)
+                .unwrap_or_else(|e| panic!("{e}"));
+        Self {
+            bootstrap: cluster.bootstrap().to_string(),
             brokers,
             killed: Mutex::default(),
-            state_dir: Some(state_dir),
+            started: Some(cluster),
             run_id,
-        };
-        assert!(
-            output.status.success(),
-            "scripts/real-kafka.sh start failed ({}); its messages are above. \
-             Set {SKIP_VAR}=1 to skip the real-Kafka tests.",
-            output.status
-        );
-        kafka.bootstrap = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .find_map(|line| line.strip_prefix("bootstrap="))
-            .expect("the script prints bootstrap=")
-            .trim()
-            .to_string();
-        kafka
+        }
     }
 
     /// `host:port` of every broker, comma-separated.
@@ -165,35 +145,11 @@ impl RealKafka {
     /// Ends broker `node_id` (its `node.id`, as Metadata names it) with SIGKILL; only a cluster
     /// this process started can be killed.
     pub fn kill_broker(&self, node_id: i32) {
-        let state_dir = self
-            .state_dir
+        self.started
             .as_ref()
-            .expect("only a cluster this process started can have a broker killed");
-        let status = Command::new("bash")
-            .arg(SCRIPT)
-            .args(["kill-broker", &node_id.to_string(), "--state-dir"])
-            .arg(state_dir)
-            .stdin(Stdio::null())
-            .status()
-            .expect("run scripts/real-kafka.sh kill-broker");
-        assert!(status.success(), "kill-broker {node_id}: {status}");
+            .expect("only a cluster this process started can have a broker killed")
+            .signal_broker("kill-broker", node_id)
+            .unwrap_or_else(|e| panic!("{e}"));
         self.killed.lock().unwrap().insert(node_id);
-    }
-}
-
-impl Drop for RealKafka {
-    fn drop(&mut self) {
-        if let Some(state_dir) = &self.state_dir {
-            let stopped = Command::new("bash")
-                .arg(SCRIPT)
-                .arg("stop")
-                .arg("--state-dir")
-                .arg(state_dir)
-                .stdin(Stdio::null())
-                .status();
-            if !matches!(stopped, Ok(status) if status.success()) {
-                eprintln!("stopping real Kafka failed: {stopped:?}");
-            }
-        }
     }
 }
