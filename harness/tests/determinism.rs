@@ -1,4 +1,4 @@
-//! Determinism (DESIGN.md principle 4): the same scenario and seed give the same journal byte for
+//! Determinism (docs/architecture.md): the same scenario and seed give the same journal byte for
 //! byte; another seed gives another journal where the scenario has randomness; and the text
 //! timelines of three fixtures are pinned as snapshots.
 

@@ -1,5 +1,5 @@
-//! The produce path of the model without sockets: idempotence (reference §1) and batch
-//! validation (reference §5), each answered with Kafka's error code.
+//! The produce path of the model without sockets: idempotence (`ProducerAppendInfo`, KIP-360)
+//! and batch validation (`ProduceRequest.validateRecords`), each answered with Kafka's error code.
 #![allow(clippy::unwrap_used)]
 
 mod common;

@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn reference_vectors() {
-        // kafka-semantics.md §5, computed from ByteUtils.writeVarint.
+        // Computed from Kafka's `ByteUtils.writeVarint` (zigzag, then unsigned LEB128).
         let vectors: [(i32, &[u8]); 6] = [
             (0, &[0x00]),
             (-1, &[0x01]),

@@ -1,5 +1,5 @@
 //! The request sequences sent to every broker, each with the answers real Kafka documents for it
-//! (error codes from `reference/kafka-semantics.md`, which cites the Kafka source). Each scenario
+//! (error codes from Kafka's `Errors.java`; each names the Kafka source it follows). Each scenario
 //! uses its own topics and its own connection, so one broker's quirk does not cascade.
 
 use std::time::Duration;

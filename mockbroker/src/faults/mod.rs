@@ -1,4 +1,4 @@
-//! Faults as data (DESIGN.md principle 5): rules `when <match> do <action>` that intercept
+//! Faults as data (docs/architecture.md): rules `when <match> do <action>` that intercept
 //! requests, and cluster events (elections, brokers down and up, replication stalls, latency).
 //! One serde schema serves the Rust API, TOML files and the HTTP control API.
 

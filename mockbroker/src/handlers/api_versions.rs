@@ -1,7 +1,7 @@
 //! ApiVersions: the APIs and versions this broker serves. An unsupported ApiVersions version is
 //! answered at v0 with UNSUPPORTED_VERSION and only ApiVersions' own range (KIP-511,
 //! `ApiVersionsRequest.getErrorResponse`); Produce is advertised from v0 although v0-2 are
-//! refused, as Kafka 4 does for old librdkafka (KAFKA-18659; reference §6).
+//! refused, as Kafka 4 does for old librdkafka (KAFKA-18659).
 
 use ktrial_protocol::ResponseError;
 use ktrial_protocol::messages::api_versions_response::ApiVersion;

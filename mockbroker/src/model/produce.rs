@@ -2,7 +2,7 @@
 //! and the acks=all wait for the high watermark. The order of checks follows Kafka:
 //! `ProduceRequest.validateRecords` (one magic-2 batch), then `Partition.appendRecordsToLeader`
 //! (min ISR for acks=-1), then `UnifiedLog.analyzeAndValidateRecords` (size, then CRC), then the
-//! producer state; `DelayedProduce` completes acks=-1 (reference §2, §5).
+//! producer state (`ProducerAppendInfo`); `DelayedProduce` completes acks=-1.
 
 use bytes::Bytes;
 use ktrial_protocol::compression::Compression;

@@ -80,7 +80,7 @@ pub(crate) async fn exchange(
         Action::Error { code, partitions } => {
             // An acks=0 produce is never answered: Kafka closes the connection when any of its
             // partitions fails, so that the client refreshes metadata
-            // (`KafkaApis.handleProduceRequest`; reference §2).
+            // (`KafkaApis.handleProduceRequest`).
             let unanswered = matches!(&request.body, RequestKind::Produce(p) if p.acks == 0);
             let split = partitions
                 .as_deref()

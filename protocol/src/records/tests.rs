@@ -32,7 +32,7 @@ fn be_i32(bytes: &[u8], at: usize) -> i32 {
     i32::from_be_bytes(bytes[at..at + 4].try_into().unwrap())
 }
 
-/// The header fields at the offsets of `DefaultRecordBatch.java` (kafka-semantics.md §5), and
+/// The header fields at the offsets of `DefaultRecordBatch.java` (its `*_OFFSET` constants), and
 /// the records section byte for byte as `DefaultRecord.writeTo` lays it out.
 #[test]
 fn builder_writes_the_kafka_layout() {
