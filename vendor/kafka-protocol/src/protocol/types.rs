@@ -988,7 +988,10 @@ impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for Array<E> {
                 // ktrial patch: every element takes at least one byte, so a count larger
                 // than the bytes left is malformed; refuse it before allocating.
                 if n as usize > buf.remaining() {
-                    bail!("Array length {n} exceeds the {} bytes remaining", buf.remaining());
+                    bail!(
+                        "Array length {n} exceeds the {} bytes remaining",
+                        buf.remaining()
+                    );
                 }
                 let mut result = Vec::with_capacity(n as usize);
                 for _ in 0..n {
@@ -1100,7 +1103,11 @@ impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for CompactArray<E> {
             n => {
                 // ktrial patch: see Array::decode.
                 if (n - 1) as usize > buf.remaining() {
-                    bail!("Array length {} exceeds the {} bytes remaining", n - 1, buf.remaining());
+                    bail!(
+                        "Array length {} exceeds the {} bytes remaining",
+                        n - 1,
+                        buf.remaining()
+                    );
                 }
                 let mut result = Vec::with_capacity((n - 1) as usize);
                 for _ in 1..n {
