@@ -185,7 +185,7 @@ impl MockClusterBuilder {
         self
     }
 
-    /// Journal capacity (entries kept); default [`crate::journal::DEFAULT_CAPACITY`].
+    /// Journal capacity (entries kept); default 100 000.
     pub fn journal_capacity(mut self, capacity: usize) -> Self {
         self.shared.journal_capacity = Some(capacity);
         self
@@ -236,7 +236,9 @@ impl MockClusterBuilder {
 
     /// The shared state the servers run on, with brokers advertised at `addresses` (broker k at
     /// the k-th), the fault rules added and the events applied or scheduled. For harnesses
-    /// that serve brokers themselves with [`server::run_broker`].
+    /// that serve brokers themselves with `run_broker`.
+    // Hidden with `run_broker`: the harness serves each simulated broker on its own host.
+    #[doc(hidden)]
     pub fn build_shared(
         &self,
         addresses: &[(String, u16)],

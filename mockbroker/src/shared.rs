@@ -31,7 +31,7 @@ const MIN_SLEEP: Duration = Duration::from_millis(1);
 
 /// Where a journal entry happened: broker, connection, correlation id.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Place {
+pub(crate) struct Place {
     /// The broker.
     pub broker: Option<BrokerId>,
     /// The connection on that broker.
@@ -92,12 +92,12 @@ impl fmt::Debug for SharedCluster {
 
 /// Settings of a [`SharedCluster`] beyond its model.
 #[derive(Clone, Default)]
-pub struct SharedSettings {
+pub(crate) struct SharedSettings {
     /// The cluster clock (default: tokio's, from now).
     pub clock: Clock,
     /// Seed of the fault plan's RNG.
     pub seed: u64,
-    /// Journal capacity (default [`crate::journal::DEFAULT_CAPACITY`]).
+    /// Journal capacity (default [`DEFAULT_CAPACITY`](crate::journal::DEFAULT_CAPACITY)).
     pub journal_capacity: Option<usize>,
     /// The escape hatch, if any.
     pub interceptor: Option<Interceptor>,
@@ -114,13 +114,8 @@ impl fmt::Debug for SharedSettings {
 }
 
 impl SharedCluster {
-    /// Shares `cluster` with tokio's clock, seed 0 and no interceptor.
-    pub fn new(cluster: Cluster) -> Self {
-        Self::with_settings(cluster, SharedSettings::default())
-    }
-
     /// Shares `cluster` with the given clock, seed, journal capacity and interceptor.
-    pub fn with_settings(cluster: Cluster, settings: SharedSettings) -> Self {
+    pub(crate) fn with_settings(cluster: Cluster, settings: SharedSettings) -> Self {
         let journal = settings
             .journal_capacity
             .map_or_else(Journal::default, Journal::with_capacity);
@@ -159,7 +154,7 @@ impl SharedCluster {
     }
 
     /// The escape hatch, if one is installed.
-    pub fn interceptor(&self) -> Option<&Interceptor> {
+    pub(crate) fn interceptor(&self) -> Option<&Interceptor> {
         self.interceptor.as_ref()
     }
 
@@ -226,7 +221,7 @@ impl SharedCluster {
     }
 
     /// Waits until `broker` is up (`true`) or down (`false`).
-    pub async fn wait_for_broker(&self, broker: BrokerId, up: bool) {
+    pub(crate) async fn wait_for_broker(&self, broker: BrokerId, up: bool) {
         // A year of cluster time stands for "no deadline".
         let far = self.now() + Duration::from_secs(365 * 24 * 3600);
         while self
@@ -237,7 +232,7 @@ impl SharedCluster {
     }
 
     /// Numbers a new connection of `broker`: 1, 2, … in accept order, across restarts.
-    pub fn next_connection(&self, broker: BrokerId) -> u64 {
+    pub(crate) fn next_connection(&self, broker: BrokerId) -> u64 {
         let mut inner = self.lock();
         let next = inner.connections.entry(broker).or_insert(0);
         *next += 1;
@@ -245,7 +240,7 @@ impl SharedCluster {
     }
 
     /// Adds an entry to the journal at the current cluster time.
-    pub fn journal(&self, place: Place, what: Happening) {
+    pub(crate) fn journal(&self, place: Place, what: Happening) {
         let at = self.clock.elapsed_ms();
         self.lock().journal.push(
             at,
@@ -267,7 +262,7 @@ impl SharedCluster {
     }
 
     /// Decides with the seeded RNG what the fault plan does to a request; a firing is journaled.
-    pub fn decide(&self, place: Place, facts: &RequestFacts<'_>) -> Option<Firing> {
+    pub(crate) fn decide(&self, place: Place, facts: &RequestFacts<'_>) -> Option<Firing> {
         let mut inner = self.lock();
         if inner.plan.is_empty() {
             return None;
@@ -296,7 +291,7 @@ impl SharedCluster {
     }
 
     /// Adds several rules, all or none (the error names the rule's index).
-    pub fn add_faults(&self, rules: Vec<FaultRule>) -> Result<Vec<RuleId>, InvalidRule> {
+    pub(crate) fn add_faults(&self, rules: Vec<FaultRule>) -> Result<Vec<RuleId>, InvalidRule> {
         let mut inner = self.lock();
         let Inner { plan, cluster, .. } = &mut *inner;
         plan.add_all(rules, cluster)
@@ -318,7 +313,7 @@ impl SharedCluster {
     }
 
     /// Checks an event against the cluster without applying it.
-    pub fn validate_event(&self, event: &ClusterEvent) -> Result<(), InvalidRule> {
+    pub(crate) fn validate_event(&self, event: &ClusterEvent) -> Result<(), InvalidRule> {
         event.validate(&self.lock().cluster)
     }
 

@@ -6,10 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use ktrial_mockbroker::MockCluster;
-use ktrial_mockbroker::faults::{ClusterEvent, FaultRule};
-use ktrial_mockbroker::journal::Happening;
-use ktrial_mockbroker::model::NoticeKind;
+use ktrial_mockbroker::{
+    ApiKey, ClusterEvent, FaultRule, Happening, MockCluster, NoticeKind, ResponseError,
+};
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
@@ -49,10 +48,6 @@ async fn send(producer: &FutureProducer, partition: i32, count: usize) -> Vec<(i
     delivered
 }
 
-fn rule(toml_text: &str) -> FaultRule {
-    toml::from_str(toml_text).unwrap()
-}
-
 fn values(cluster: &MockCluster, partition: i32) -> Vec<String> {
     cluster
         .records(TOPIC, partition)
@@ -75,9 +70,7 @@ async fn lost_response_duplicates_without_idempotence_and_not_with_it() {
     for idempotent in [false, true] {
         let cluster = MockCluster::builder()
             .topic(TOPIC, 1, 1)
-            .fault(rule(
-                "when = { api = \"Produce\" }\ndo = \"lose_response\"\nlimit = \"once\"",
-            ))
+            .fault(FaultRule::on(ApiKey::Produce).lose_response().once())
             .start()
             .await
             .unwrap();
@@ -212,9 +205,11 @@ async fn not_leader_on_produce_makes_the_client_refresh_and_deliver_everything()
     let cluster = MockCluster::builder()
         .brokers(2)
         .topic(TOPIC, 2, 2)
-        .fault(rule(
-            "when = { api = \"Produce\" }\ndo = { error = { code = \"NOT_LEADER_OR_FOLLOWER\" } }\nlimit = 3",
-        ))
+        .fault(
+            FaultRule::on(ApiKey::Produce)
+                .error(ResponseError::NotLeaderOrFollower)
+                .times(3),
+        )
         .start()
         .await
         .unwrap();

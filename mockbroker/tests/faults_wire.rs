@@ -7,10 +7,10 @@ mod common;
 
 use bytes::Bytes;
 use common::batch;
-use ktrial_mockbroker::MockCluster;
-use ktrial_mockbroker::faults::{ClusterEvent, FaultRule, ScheduledEvent};
-use ktrial_mockbroker::journal::Happening;
-use ktrial_mockbroker::model::NoticeKind;
+use ktrial_mockbroker::{
+    Action, ClusterEvent, ErrorCode, FaultRule, Happening, MockCluster, NoticeKind, ResponseError,
+    ScheduledEvent,
+};
 use ktrial_protocol::StrBytes;
 use ktrial_protocol::codec::{decode_response, encode_request};
 use ktrial_protocol::compression::Compression;
@@ -150,18 +150,14 @@ impl Client {
     }
 }
 
-fn rule(toml_text: &str) -> FaultRule {
-    toml::from_str(toml_text).unwrap()
-}
-
-async fn cluster_with(brokers: i32, partitions: i32, rules: &[&str]) -> MockCluster {
+async fn cluster_with(brokers: i32, partitions: i32, rules: Vec<FaultRule>) -> MockCluster {
     let mut builder = MockCluster::builder().brokers(brokers).topic(
         TOPIC,
         partitions,
         i16::try_from(brokers).unwrap(),
     );
-    for text in rules {
-        builder = builder.fault(rule(text));
+    for rule in rules {
+        builder = builder.fault(rule);
     }
     builder.start().await.unwrap()
 }
@@ -189,7 +185,7 @@ async fn drop_never_applies_never_answers_and_silences_the_connection() {
     let cluster = cluster_with(
         1,
         1,
-        &["when = { api = \"Produce\" }\ndo = \"drop\"\nlimit = \"once\""],
+        vec![FaultRule::on(ApiKey::Produce).drop_request().once()],
     )
     .await;
     let mut client = Client::connect(&cluster).await;
@@ -214,12 +210,7 @@ async fn drop_never_applies_never_answers_and_silences_the_connection() {
 
 #[tokio::test(start_paused = true)]
 async fn delay_answers_after_the_delay() {
-    let cluster = cluster_with(
-        1,
-        1,
-        &["when = { api = \"Produce\" }\ndo = { delay = { ms = 300 } }"],
-    )
-    .await;
+    let cluster = cluster_with(1, 1, vec![FaultRule::on(ApiKey::Produce).delay_ms(300)]).await;
     let mut client = Client::connect(&cluster).await;
     let started = Instant::now();
     let answers = client.produce(&[0], 2, 1).await;
@@ -240,29 +231,27 @@ async fn delay_answers_after_the_delay() {
 
 #[tokio::test(start_paused = true)]
 async fn close_before_does_not_apply_and_close_after_does() {
-    for (action, landed) in [("close_before", 0), ("close_after", 3)] {
+    for (action, landed) in [(Action::CloseBefore, 0), (Action::CloseAfter, 3)] {
         let cluster = cluster_with(
             1,
             1,
-            &[&format!(
-                "when = {{ api = \"Produce\" }}\ndo = \"{action}\""
-            )],
+            vec![FaultRule::on(ApiKey::Produce).then(action.clone())],
         )
         .await;
         let mut client = Client::connect(&cluster).await;
         let correlation_id = client.send_produce(&[0], 3, 1).await;
         assert!(
             matches!(client.read(PATIENCE).await, Read::Closed),
-            "{action} closes"
+            "{action:?} closes"
         );
-        assert_eq!(log_len(&cluster, 0), landed, "{action}");
+        assert_eq!(log_len(&cluster, 0), landed, "{action:?}");
         let seen = entries_of(&cluster, correlation_id);
         assert!(
             seen.iter()
                 .any(|w| matches!(w, Happening::Closed { reason } if reason.contains(if landed == 0 { "before" } else { "after" }))),
-            "{action}: {seen:?}"
+            "{action:?}: {seen:?}"
         );
-        assert!(!seen.iter().any(is_response), "{action}: {seen:?}");
+        assert!(!seen.iter().any(is_response), "{action:?}: {seen:?}");
     }
 }
 
@@ -271,7 +260,7 @@ async fn throttle_sets_throttle_time_and_holds_the_next_request() {
     let cluster = cluster_with(
         1,
         1,
-        &["when = { api = \"Produce\" }\ndo = { throttle = { ms = 500 } }\nlimit = \"once\""],
+        vec![FaultRule::on(ApiKey::Produce).throttle_ms(500).once()],
     )
     .await;
     let mut client = Client::connect(&cluster).await;
@@ -299,9 +288,9 @@ async fn corrupt_responses_cannot_be_decoded() {
     let cluster = cluster_with(
         1,
         1,
-        &[
-            "when = { api = \"Metadata\" }\ndo = \"corrupt\"",
-            "when = { api = \"Produce\" }\ndo = \"corrupt\"",
+        vec![
+            FaultRule::on(ApiKey::Metadata).corrupt(),
+            FaultRule::on(ApiKey::Produce).corrupt(),
         ],
     )
     .await;
@@ -330,7 +319,7 @@ async fn an_error_on_chosen_partitions_applies_the_others() {
     let cluster = cluster_with(
         1,
         3,
-        &["when = { api = \"Produce\" }\ndo = { error = { code = \"NOT_LEADER_OR_FOLLOWER\", partitions = [1] } }"],
+        vec![FaultRule::on(ApiKey::Produce).error_on(ResponseError::NotLeaderOrFollower, [1])],
     )
     .await;
     let mut client = Client::connect(&cluster).await;
@@ -457,7 +446,7 @@ async fn an_error_on_an_acks_0_produce_closes_the_connection_as_kafka_does() {
     let cluster = cluster_with(
         1,
         2,
-        &["when = { api = \"Produce\" }\ndo = { error = { code = 6, partitions = [1] } }"],
+        vec![FaultRule::on(ApiKey::Produce).error_on(ErrorCode::from_code(6).unwrap(), [1])],
     )
     .await;
     let mut client = Client::connect(&cluster).await;

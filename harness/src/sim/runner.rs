@@ -8,11 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use ktrial_mockbroker::faults::{ClusterEvent, ScheduledEvent};
-use ktrial_mockbroker::journal::JournalEntry;
-use ktrial_mockbroker::model::ClusterConfig;
-use ktrial_mockbroker::server::{Bind, run_broker};
-use ktrial_mockbroker::{Clock, MockCluster, SharedCluster};
+use ktrial_mockbroker::{
+    Bind, Clock, ClusterConfig, ClusterEvent, JournalEntry, MockCluster, ScheduledEvent,
+    SharedCluster, run_broker,
+};
 use ktrial_producer::{Producer, ProducerConfig};
 use ktrial_protocol::frame::FrameDecoder;
 use serde::Serialize;

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use ktrial_mockbroker::journal::{Happening, JournalEntry};
+use ktrial_mockbroker::{Happening, JournalEntry};
 
 use crate::sim::RunReport;
 

@@ -55,6 +55,14 @@ impl ErrorCode {
     }
 }
 
+/// Kafka's code for the error; `ResponseError::Unknown` of a code Kafka does not define becomes
+/// `UNKNOWN_SERVER_ERROR` (-1), as a broker answers what it cannot name.
+impl From<ResponseError> for ErrorCode {
+    fn from(error: ResponseError) -> Self {
+        Self::from_code(error.code()).unwrap_or(ErrorCode(-1))
+    }
+}
+
 impl std::str::FromStr for ErrorCode {
     type Err = UnknownErrorCode;
 
@@ -145,6 +153,19 @@ mod tests {
         assert!("9999".parse::<ErrorCode>().is_err());
         assert!(serde_json::from_str::<ErrorCode>("\"BOGUS\"").is_err());
         assert_eq!(serde_json::from_str::<ErrorCode>("6").unwrap().code(), 6);
+    }
+
+    #[test]
+    fn response_errors_convert_to_their_codes() {
+        assert_eq!(
+            ErrorCode::from(ResponseError::NotLeaderOrFollower).code(),
+            6
+        );
+        assert_eq!(ErrorCode::from(ResponseError::Unknown(6)).code(), 6);
+        assert_eq!(
+            ErrorCode::from(ResponseError::Unknown(9999)).name(),
+            "UNKNOWN_SERVER_ERROR"
+        );
     }
 
     #[test]

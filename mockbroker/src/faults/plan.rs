@@ -54,8 +54,8 @@ pub struct Firing {
 /// The rules in force.
 ///
 /// ```
-/// use ktrial_mockbroker::faults::{FaultPlan, FaultRule, RequestFacts, Topology};
-/// use ktrial_protocol::messages::ApiKey;
+/// use ktrial_mockbroker::faults::{FaultPlan, RequestFacts, Topology};
+/// use ktrial_mockbroker::{ApiKey, FaultRule};
 /// use rand::SeedableRng;
 ///
 /// struct OneTopic;
@@ -64,12 +64,8 @@ pub struct Firing {
 ///     fn partition_count(&self, t: &str) -> Option<i32> { (t == "orders").then_some(3) }
 /// }
 ///
-/// let rule: FaultRule = toml::from_str(r#"
-///     when = { api = "Produce", nth = 2 }
-///     do = "lose_response"
-/// "#)?;
 /// let mut plan = FaultPlan::default();
-/// plan.add(rule, &OneTopic)?;
+/// plan.add(FaultRule::on(ApiKey::Produce).nth(2).lose_response(), &OneTopic)?;
 /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
 /// let facts = RequestFacts { broker: 1, api: ApiKey::Produce, partitions: &[("orders", 0)], now_ms: 0 };
 /// assert!(plan.decide(&facts, &mut rng).is_none()); // the first Produce passes

@@ -20,6 +20,9 @@ use super::ErrorCode;
 ///
 /// In JSON (`POST /v1/faults`):
 /// `{"when": {"api": "Produce", "topic": "orders"}, "do": {"error": {"code": "NOT_LEADER_OR_FOLLOWER"}}, "limit": 2}`
+///
+/// In Rust, starting from [`FaultRule::on`] or [`FaultRule::on_any`]:
+/// `FaultRule::on(ApiKey::Produce).broker(1).nth(3).lose_response().once()`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
@@ -256,6 +259,9 @@ impl FaultRule {
                 return bad("when.partition", format!("negative partition {p}"));
             }
             _ => {}
+        }
+        if self.limit == Limit::Times(0) {
+            return bad("limit", "must be a positive count".into());
         }
         if when.nth == Some(0) {
             return bad("when.nth", "counts from 1".into());

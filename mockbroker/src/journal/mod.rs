@@ -137,11 +137,6 @@ impl Journal {
         self.next_seq - self.entries.len() as u64
     }
 
-    /// The entries kept, oldest first.
-    pub fn entries(&self) -> impl Iterator<Item = &JournalEntry> {
-        self.entries.iter()
-    }
-
     /// The entries with `seq >= since`, oldest first.
     pub fn since(&self, since: u64) -> Vec<JournalEntry> {
         let skip = usize::try_from(since.saturating_sub(self.dropped())).unwrap_or(usize::MAX);
@@ -271,7 +266,7 @@ mod tests {
             lost(&mut journal, at);
         }
         assert_eq!(journal.dropped(), 2);
-        let seqs: Vec<u64> = journal.entries().map(|e| e.seq).collect();
+        let seqs: Vec<u64> = journal.since(0).iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [2, 3, 4]);
         assert_eq!(journal.since(3).len(), 2);
         assert_eq!(
