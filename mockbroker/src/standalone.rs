@@ -7,13 +7,9 @@ use std::io::Write;
 use crate::error::BrokerError;
 use crate::mock_cluster::MockClusterBuilder;
 
-/// Runs the cluster on a new multi-threaded runtime until a signal; writes the bootstrap line
-/// to `out` and flushes it.
-pub fn run(builder: MockClusterBuilder, out: &mut impl Write) -> Result<(), BrokerError> {
-    run_with_control(builder, None, out)
-}
-
-/// [`run`], with the HTTP control API on `control` (`host:port`) when given.
+/// Runs the cluster on a new multi-threaded runtime until a signal, with the HTTP control API
+/// on `control` (`host:port`) when given; writes the bootstrap line (and the control line) to
+/// `out` and flushes it.
 pub fn run_with_control(
     builder: MockClusterBuilder,
     control: Option<&str>,
