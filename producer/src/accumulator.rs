@@ -6,7 +6,7 @@
 //! A batch is sendable when it is full (by bytes or by count, or another batch follows it),
 //! when `linger.ms` has passed since it was opened, during a flush, after close, or while a caller
 //! waits for buffer memory; a batch backing off after a failure waits for its backoff first.
-//! A batch the broker refuses as too large is split ([`split`]) and its parts requeued in front.
+//! A batch the broker refuses as too large is split (`split.rs`) and its parts requeued in front.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;

@@ -11,10 +11,8 @@ mod common;
 use std::time::Duration;
 
 use common::TestCluster;
-use ktrial_mockbroker::MockCluster;
-use ktrial_mockbroker::faults::{Action, ApiName, ClusterEvent, FaultRule, Limit, Match};
+use ktrial_mockbroker::{ApiKey, ClusterEvent, FaultRule, MockCluster, ResponseError};
 use ktrial_producer::ProducerRecord;
-use ktrial_protocol::messages::ApiKey;
 
 /// One million records uncompressed (the log is read straight from the broker's model);
 /// 20,000 for each codec, so the default test run stays fast.
@@ -22,25 +20,6 @@ use ktrial_protocol::messages::ApiKey;
 async fn records_arrive_once_and_in_order_for_every_codec() {
     let cluster = TestCluster::ktrial(MockCluster::builder(), 3).await;
     common::assert_every_codec_arrives_once_in_order(&cluster, 16, &common::every_codec()).await;
-}
-
-/// A Produce fault rule: `action`, at most `times` times.
-fn produce_fault(action: Action, times: u32) -> FaultRule {
-    FaultRule {
-        when: Match {
-            api: Some(ApiName(ApiKey::Produce)),
-            ..Match::default()
-        },
-        action,
-        limit: Limit::Times(times),
-    }
-}
-
-fn error(name: &str) -> Action {
-    Action::Error {
-        code: name.parse().unwrap(),
-        partitions: None,
-    }
 }
 
 /// What happens to the cluster before one wave of records.
@@ -91,12 +70,13 @@ async fn idempotent_producer_with_five_in_flight_keeps_order_through_faults() {
     .build()
     .await
     .unwrap();
+    let produce = || FaultRule::on(ApiKey::Produce);
     let disturbances = [
         Disturbance::Nothing,
-        Disturbance::Fault(produce_fault(error("NOT_LEADER_OR_FOLLOWER"), 3)),
-        Disturbance::Fault(produce_fault(error("NOT_ENOUGH_REPLICAS"), 3)),
-        Disturbance::Fault(produce_fault(Action::LoseResponse, 1)),
-        Disturbance::Fault(produce_fault(Action::LoseResponseAndClose, 1)),
+        Disturbance::Fault(produce().error(ResponseError::NotLeaderOrFollower).times(3)),
+        Disturbance::Fault(produce().error(ResponseError::NotEnoughReplicas).times(3)),
+        Disturbance::Fault(produce().lose_response().times(1)),
+        Disturbance::Fault(produce().lose_response_and_close().times(1)),
         Disturbance::ElectNextLeaders,
         Disturbance::BrokerDown(broker.leader(TOPIC, 0).unwrap()),
         Disturbance::BrokerUp(broker.leader(TOPIC, 0).unwrap()),
@@ -181,7 +161,7 @@ async fn a_batch_expired_in_flight_is_not_resent_under_a_new_sequence() {
     send(b"warm").await.unwrap().await.unwrap();
     // Both attempts of the next batch are applied, and answered after the client gave up.
     let slow = broker
-        .add_fault(produce_fault(Action::Delay { ms: 2_500 }, 2))
+        .add_fault(FaultRule::on(ApiKey::Produce).delay_ms(2_500).times(2))
         .unwrap();
     let started = tokio::time::Instant::now();
     let err = send(b"expired").await.unwrap().await.unwrap_err();
@@ -250,23 +230,22 @@ async fn first_batch_of_a_partition_failing_with_later_batches_in_flight_fails_a
     let send = |partition: i32, value: Vec<u8>| send_to(&producer, TOPIC, partition, value);
     // Partition 0 gets the producer id and the metadata; partition 1 stays untouched.
     send(0, b"warm".to_vec()).await.await.unwrap();
-    let partition_rule = |partition: i32, action: Action| FaultRule {
-        when: Match {
-            api: Some(ApiName(ApiKey::Produce)),
-            topic: Some(TOPIC.to_string()),
-            partition: Some(partition),
-            ..Match::default()
-        },
-        action,
-        limit: Limit::Once,
+    let partition = |partition: i32| {
+        FaultRule::on(ApiKey::Produce)
+            .topic(TOPIC)
+            .partition(partition)
     };
     // The answer to the next Produce of partition 0 holds the connection for 500 ms, so the
     // requests of partition 1 queue up behind it; the first of them is refused.
     broker
-        .add_fault(partition_rule(0, Action::Throttle { ms: 500 }))
+        .add_fault(partition(0).throttle_ms(500).once())
         .unwrap();
     broker
-        .add_fault(partition_rule(1, error("NOT_LEADER_OR_FOLLOWER")))
+        .add_fault(
+            partition(1)
+                .error(ResponseError::NotLeaderOrFollower)
+                .once(),
+        )
         .unwrap();
     send(0, b"hold".to_vec()).await.await.unwrap();
     let mut in_flight = Vec::new();
@@ -349,9 +328,8 @@ async fn send_to(
 /// the parts in its place, sequences kept; only a single record too large fails, alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_too_large_for_the_broker_are_split_and_a_lone_record_fails_alone() {
-    use ktrial_mockbroker::model::ClusterConfig;
+    use ktrial_mockbroker::ClusterConfig;
     use ktrial_producer::ProducerError;
-    use ktrial_protocol::ResponseError;
 
     const TOPIC: &str = "split";
     const SMALL: usize = 200;

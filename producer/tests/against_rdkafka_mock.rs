@@ -493,7 +493,7 @@ async fn a_broker_slower_than_request_timeout_fails_records_within_delivery_time
 struct CountingTransport(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
 impl ktrial_producer::Transport for CountingTransport {
-    fn connect<'a>(&'a self, addr: &'a str) -> ktrial_producer::transport::ConnectFuture<'a> {
+    fn connect<'a>(&'a self, addr: &'a str) -> ktrial_producer::ConnectFuture<'a> {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         ktrial_producer::TcpTransport.connect(addr)
     }

@@ -4,7 +4,7 @@
 use std::io;
 
 use ktrial_mockbroker::Listener;
-use ktrial_producer::transport::{BrokerStream, ConnectFuture, Transport};
+use ktrial_producer::{BrokerStream, ConnectFuture, Transport};
 
 /// A broker's listening socket on a simulated host.
 pub struct SimListener(pub turmoil::net::TcpListener);

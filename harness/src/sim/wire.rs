@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use bytes::BytesMut;
-use ktrial_producer::transport::{BrokerStream, ConnectFuture, SleepFuture, Transport};
+use ktrial_producer::{BrokerStream, ConnectFuture, SleepFuture, Transport};
 use ktrial_protocol::codec::{decode_request, peek_request_prefix};
 use ktrial_protocol::frame::FrameDecoder;
 use ktrial_protocol::messages::RequestKind;
