@@ -19,7 +19,7 @@ pub struct Args {
     /// Port of broker 1; broker k listens on PORT+k-1. 0 picks ephemeral ports.
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// A topic to create: NAME:PARTITIONS[:REPLICATION] (replication defaults to 1).
+    /// A topic to create, with its partition count and, optionally, its replication (default 1).
     #[arg(long = "topic", value_name = "NAME:PARTITIONS[:REPLICATION]")]
     topics: Vec<TopicArg>,
     /// Refuse unknown topics (UNKNOWN_TOPIC_OR_PARTITION) instead of creating them.

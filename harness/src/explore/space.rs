@@ -2,10 +2,7 @@
 //! cluster events, broker outages and network faults, shaped by the scenario's cluster and by a
 //! fault-free baseline run (how long it lasts, how many requests it sends).
 
-use ktrial_mockbroker::faults::{
-    Action, ApiName, ClusterEvent, ErrorCode, FaultRule, Limit, Match,
-};
-use ktrial_protocol::messages::ApiKey;
+use ktrial_mockbroker::{Action, ApiKey, ClusterEvent, ErrorCode, FaultRule, Limit, Match};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -94,10 +91,7 @@ impl FaultSpace {
             .filter_map(|name| name.parse().ok())
             .collect();
         let action = prop_oneof![
-            select(codes).prop_map(|code| Action::Error {
-                code,
-                partitions: None
-            }),
+            select(codes).prop_map(Action::error),
             Just(Action::LoseResponse),
             Just(Action::LoseResponseAndClose),
             Just(Action::CloseBefore),
@@ -112,10 +106,9 @@ impl FaultSpace {
             |(broker, (nth, every), action, limit)| FaultRule {
                 when: Match {
                     broker,
-                    api: Some(ApiName(ApiKey::Produce)),
                     nth,
                     every,
-                    ..Match::default()
+                    ..FaultRule::on(ApiKey::Produce)
                 },
                 action,
                 limit,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use ktrial_mockbroker::faults::{ClusterEvent, FaultRule};
+use ktrial_mockbroker::{ClusterEvent, FaultRule};
 
 use super::load::{LoadError, check};
 use super::model::{
@@ -14,8 +14,7 @@ use super::model::{
 /// Builds a [`Scenario`].
 ///
 /// ```
-/// use ktrial_harness::scenario::{Expect, Scenario, SendMode};
-/// use ktrial_harness::sim::run;
+/// use ktrial_harness::{ApiKey, Expect, FaultRule, Scenario, SendMode, run};
 ///
 /// let scenario = Scenario::builder("retries-keep-order")
 ///     .brokers(3)
@@ -25,10 +24,7 @@ use super::model::{
 ///     .workload("orders", 300)
 ///     .keys(10)
 ///     .mode(SendMode::Async)
-///     .fault(toml::from_str(r#"
-///         when = { api = "Produce", nth = 4 }
-///         do = "lose_response"
-///     "#)?)
+///     .fault(FaultRule::on(ApiKey::Produce).nth(4).lose_response())
 ///     .expect_no_loss(Expect::Holds)
 ///     .expect_no_duplicates(Expect::Holds)
 ///     .expect_ordered(Expect::Holds)

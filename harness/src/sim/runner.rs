@@ -119,18 +119,14 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, RunError> {
 /// Runs `scenario` with `seed` in simulated time, as `options` say.
 ///
 /// ```
-/// use ktrial_harness::scenario::Scenario;
-/// use ktrial_harness::sim::{RunOptions, run_with};
+/// use ktrial_harness::{ApiKey, FaultRule, RunOptions, Scenario, run_with};
 ///
 /// // A request timeout idled through: the same journal, in far fewer steps.
 /// let scenario = Scenario::builder("timeout")
 ///     .topic("t", 1, 1)
 ///     .producer("request.timeout.ms", "2000")
 ///     .workload("t", 20)
-///     .fault(toml::from_str(r#"
-///         when = { api = "Produce", nth = 1 }
-///         do = "lose_response"
-///     "#)?)
+///     .fault(FaultRule::on(ApiKey::Produce).nth(1).lose_response())
 ///     .build()?;
 /// let stepped = run_with(&scenario, 1, RunOptions { idle_jump: false })?;
 /// let jumped = run_with(&scenario, 1, RunOptions::default())?;
