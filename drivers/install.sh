@@ -74,7 +74,8 @@ install() {
         # and profile (dev): cargo reuses the librdkafka (rdkafka-sys) either one built first.
         ${bounded} cargo build -q --manifest-path "${DRIVERS_DIR}/rust/Cargo.toml" --target-dir "${TARGET_DIR}" ;;
     ktrial)
-        ${bounded} cargo build -q --release --manifest-path "${DRIVERS_DIR}/ktrial/Cargo.toml" --target-dir "${TARGET_DIR}" ;;
+        # `ktrial driver`, a subcommand of the ktrial binary itself.
+        (cd "${ROOT}" && ${bounded} cargo build -q --release --bin ktrial --target-dir "${TARGET_DIR}") ;;
     *) log "unknown driver $1"; return 2 ;;
     esac
 }

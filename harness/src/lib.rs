@@ -41,10 +41,14 @@
 //! shrinking).
 
 pub mod check;
+mod cluster;
 pub mod explore;
+pub mod live;
+mod progress;
 pub mod scenario;
 pub mod sim;
 pub mod timeline;
+pub mod wire;
 
 pub use check::{Findings, PropertyVerdict};
 pub use explore::{Exploration, ExploreConfig, ExploreError, Finding, explore};

@@ -26,6 +26,9 @@ enum Command {
     Broker(cmd::broker::Args),
     /// Measure the producer, like kafka-producer-perf-test (`ktrial perf produce --help`).
     Perf(cmd::perf::Args),
+    /// ktrial's producer as a client driver: a workload as JSON on stdin, a JSON line per
+    /// delivery report on stdout (docs/drivers.md); what `ktrial run --client ktrial` runs.
+    Driver(cmd::driver::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,5 +42,6 @@ fn main() -> ExitCode {
         Command::Explore(args) => cmd::explore::main(args),
         Command::Broker(args) => cmd::broker::main(args),
         Command::Perf(args) => cmd::perf::main(args),
+        Command::Driver(args) => cmd::driver::main(args),
     }
 }

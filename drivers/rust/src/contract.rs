@@ -1,8 +1,5 @@
-//! The client-independent half of a Rust driver (docs/drivers.md): the input object, the JSON
-//! lines, the record layout and the clock. Shared by `drivers/rust` (librdkafka) and
-//! `drivers/ktrial` (ktrial's producer), which include this file by path.
-// Each driver uses a part of it.
-#![allow(dead_code)]
+//! The client-independent half of the librdkafka driver (docs/drivers.md): the input object, the
+//! JSON lines, the record layout and the clock.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -68,15 +65,6 @@ impl Fatal {
         }
     }
 
-    /// A setting of `native`.
-    pub fn native(name: &str, message: impl Into<String>) -> Self {
-        Fatal {
-            message: message.into(),
-            property: Some(name.to_string()),
-            within: "native",
-        }
-    }
-
     fn input(message: impl Into<String>) -> Self {
         Fatal {
             message: format!("input: {}", message.into()),
@@ -90,12 +78,6 @@ impl Fatal {
         emit(json!({"fatal": self.message, "property": self.property, "in": self.within}));
         std::process::exit(2)
     }
-}
-
-/// A failure that is not a configuration problem (the client did not start): exit status 1.
-pub fn exit_client_failure(message: &str) -> ! {
-    emit(json!({"fatal": message, "property": null, "in": "client"}));
-    std::process::exit(1)
 }
 
 const FIELDS: [&str; 10] = [
@@ -317,15 +299,6 @@ impl Reporter {
         if self.first(id, false) {
             emit(json!({"id": id, "error": error, "ms": ms()}));
         }
-    }
-
-    /// Whether `id` was reported.
-    pub fn reported(&self, id: u64) -> bool {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .0
-            .contains(&id)
     }
 
     /// (acked, failed) so far.

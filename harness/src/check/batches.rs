@@ -27,7 +27,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use ktrial_producer::{Acks, ProducerConfig};
 
 use super::Findings;
-use crate::sim::{EPOCH_MS, WireLog};
+use crate::sim::EPOCH_MS;
+use crate::wire::WireLog;
 
 /// How much longer than its free moment a batch may wait before it counts as held too long: the
 /// sender wakes on 1 ms ticks; batches of a partition whose first records share a millisecond
@@ -36,9 +37,48 @@ use crate::sim::{EPOCH_MS, WireLog};
 /// not show (a partition without a leader, `buffer.memory`) last up to about a round trip.
 pub const LINGER_SLACK_MS: i64 = 10;
 
+/// The limits a run's batches are judged against, and how to read the wire's times. A bound that
+/// is `None` is not judged: a real client's defaults are its own, so only the properties a
+/// scenario gives bind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchBounds {
+    /// `linger.ms`.
+    pub linger_ms: Option<i64>,
+    /// `batch.size`: bytes of a batch's records before compression, header included.
+    pub batch_size: Option<usize>,
+    /// `batch.num.messages` (librdkafka's; ktrial's producer honours it too).
+    pub batch_num_messages: Option<usize>,
+    /// `max.request.size`: batch bytes of a request with more than one batch.
+    pub max_request_size: Option<usize>,
+    /// `max.in.flight.requests.per.connection`: a full window excuses a batch's wait.
+    pub max_in_flight: usize,
+    /// `acks=all` was asked for: then nothing acknowledged may be lost.
+    pub acks_all: bool,
+    /// The client's wall-clock milliseconds at the wire's 0 ms: batches carry their first
+    /// record's timestamp from the client's clock.
+    pub epoch_ms: i64,
+    /// [`LINGER_SLACK_MS`] in simulated time; more for real clients in real time.
+    pub slack_ms: i64,
+}
+
+impl BatchBounds {
+    /// Every bound of ktrial's producer's configuration, in simulated time.
+    pub fn of(config: &ProducerConfig) -> Self {
+        Self {
+            linger_ms: Some(config.linger.as_millis() as i64),
+            batch_size: Some(config.batch_size),
+            batch_num_messages: Some(config.batch_num_messages),
+            max_request_size: Some(config.max_request_size),
+            max_in_flight: config.max_in_flight,
+            acks_all: config.acks == Acks::All,
+            epoch_ms: EPOCH_MS,
+            slack_ms: LINGER_SLACK_MS,
+        }
+    }
+}
+
 /// Adds batch-bound and acks violations to `findings`.
-pub fn check_batches(config: &ProducerConfig, wire: &WireLog, findings: &mut Findings) {
-    let linger_ms = config.linger.as_millis() as i64;
+pub fn check_batches(bounds: &BatchBounds, wire: &WireLog, findings: &mut Findings) {
     let sendings = sendings_by_partition(wire);
     let mut seen = BTreeSet::new();
     for request in &wire.produce {
@@ -55,16 +95,21 @@ pub fn check_batches(config: &ProducerConfig, wire: &WireLog, findings: &mut Fin
                     .push(format!("two batches for {at} in one request"));
             }
             request_bytes += batch.bytes;
-            if batch.records as usize > config.batch_num_messages {
+            if let Some(limit) = bounds.batch_num_messages
+                && batch.records as usize > limit
+            {
                 findings.batch_violations.push(format!(
-                    "{} records in a batch for {at}, above batch.num.messages {}",
-                    batch.records, config.batch_num_messages
+                    "{} records in a batch for {at}, above batch.num.messages {limit}",
+                    batch.records
                 ));
             }
-            if batch.records > 1 && batch.uncompressed_bytes > config.batch_size {
+            if let Some(limit) = bounds.batch_size
+                && batch.records > 1
+                && batch.uncompressed_bytes > limit
+            {
                 findings.batch_violations.push(format!(
-                    "{} bytes in a batch for {at}, above batch.size {}",
-                    batch.uncompressed_bytes, config.batch_size
+                    "{} bytes in a batch for {at}, above batch.size {limit}",
+                    batch.uncompressed_bytes
                 ));
             }
             // A retried batch is sent again with its first record's timestamp: judge its
@@ -75,8 +120,13 @@ pub fn check_batches(config: &ProducerConfig, wire: &WireLog, findings: &mut Fin
                 batch.base_timestamp,
                 batch.records,
             ));
-            let first_record_ms = batch.base_timestamp - EPOCH_MS;
+            let first_record_ms = batch.base_timestamp - bounds.epoch_ms;
             let waited = request.at_ms as i64 - first_record_ms;
+            findings.longest_batch_wait_ms =
+                findings.longest_batch_wait_ms.max(waited.max(0) as u64);
+            let Some(linger_ms) = bounds.linger_ms else {
+                continue;
+            };
             let held_until = sendings
                 .get(&(batch.topic.as_str(), batch.partition))
                 .into_iter()
@@ -88,36 +138,37 @@ pub fn check_batches(config: &ProducerConfig, wire: &WireLog, findings: &mut Fin
                 held.max(first_record_ms + linger_ms)
             });
             // The connection is replayed only for a batch that would otherwise be flagged.
-            if first_sending && request.at_ms as i64 - free_from > LINGER_SLACK_MS {
+            if first_sending && request.at_ms as i64 - free_from > bounds.slack_ms {
                 if let Some(ready) = connection_ready_at(wire, request.connection) {
                     free_from = free_from.max(ready as i64);
                 }
                 let from = u64::try_from(free_from).unwrap_or(0);
                 if let Some(freed) =
-                    window_full_until(wire, request.connection, from, config.max_in_flight)
+                    window_full_until(wire, request.connection, from, bounds.max_in_flight)
                 {
                     free_from = free_from.max(freed as i64);
                 }
             }
-            if first_sending && request.at_ms as i64 - free_from > LINGER_SLACK_MS {
+            if first_sending && request.at_ms as i64 - free_from > bounds.slack_ms {
                 findings.batch_violations.push(format!(
                     "a batch for {at} waited {waited} ms, beyond linger.ms {linger_ms}"
                 ));
             }
-            findings.longest_batch_wait_ms =
-                findings.longest_batch_wait_ms.max(waited.max(0) as u64);
         }
-        if request.batches.len() > 1 && request_bytes > config.max_request_size {
+        if let Some(limit) = bounds.max_request_size
+            && request.batches.len() > 1
+            && request_bytes > limit
+        {
             findings.batch_violations.push(format!(
-                "a request of {request_bytes} batch bytes at {} ms, above max.request.size {}",
-                request.at_ms, config.max_request_size
+                "a request of {request_bytes} batch bytes at {} ms, above max.request.size {limit}",
+                request.at_ms
             ));
         }
     }
     findings
         .acks_violations
         .extend(wire.acks0_answers.iter().cloned());
-    if config.acks == Acks::All && !findings.lost.is_empty() {
+    if bounds.acks_all && !findings.lost.is_empty() {
         findings.acks_violations.push(format!(
             "{} record(s) acknowledged with acks=all were lost",
             findings.lost.len()
@@ -204,7 +255,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::sim::{BatchSent, ProduceSent, RequestSent, ResponseSeen};
+    use crate::wire::{BatchSent, ProduceSent, RequestSent, ResponseSeen};
 
     fn linger_20() -> ProducerConfig {
         let properties = BTreeMap::from([
@@ -264,7 +315,7 @@ mod tests {
         wire.other_requests.insert(0, request);
         wire.responses.insert(0, answer);
         let mut findings = Findings::default();
-        check_batches(&linger_20(), &wire, &mut findings);
+        check_batches(&BatchBounds::of(&linger_20()), &wire, &mut findings);
         findings.batch_violations
     }
 

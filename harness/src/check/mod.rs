@@ -5,6 +5,6 @@ mod batches;
 mod delivery;
 mod verdict;
 
-pub use batches::{LINGER_SLACK_MS, check_batches};
+pub use batches::{BatchBounds, LINGER_SLACK_MS, check_batches};
 pub use delivery::{Findings, Observation, Outcome, Reordering, Sent, Stored, check_deliveries};
 pub use verdict::{PropertyVerdict, judge};

@@ -1,5 +1,7 @@
 //! `ktrial run PATH...`: finds scenario files, checks them, runs each in simulated time and prints
 //! a table (or one JSON object per scenario); exits non-zero when any expectation fails.
+//! `--client NAME` runs them against a real client's driver instead, in real time
+//! (`--repeat N` times each; see [`live`](super::live)).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,13 +15,28 @@ use ktrial_harness::sim::{RunReport, run};
 pub struct Args {
     /// Scenario files, or folders searched for `*.toml` scenario files.
     #[arg(required = true)]
-    paths: Vec<PathBuf>,
+    pub(super) paths: Vec<PathBuf>,
     /// Run with this seed instead of each scenario's own.
     #[arg(long)]
-    seed: Option<u64>,
+    pub(super) seed: Option<u64>,
     /// Print one JSON object per scenario instead of the table.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
+    /// Run against a real client instead of ktrial's producer in simulation: java, librdkafka,
+    /// sarama, franz-go, kafka-python, kafkajs, ktrial (its producer over TCP), a comma-separated
+    /// list, `all`, or a driver's command line (docs/drivers.md).
+    #[arg(long)]
+    pub(super) client: Option<String>,
+    /// With --client: runs of each scenario (real time is not deterministic).
+    #[arg(long, default_value_t = 1, requires = "client", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(super) repeat: u32,
+    /// With --client: keep the timeline, journal and report of every failing run under DIR.
+    #[arg(long, value_name = "DIR", requires = "client")]
+    pub(super) keep: Option<PathBuf>,
+    /// With --client: the drivers folder (`drivers/bin/<client>`); $KTRIAL_DRIVERS, else
+    /// ./drivers, else the repository's next to this program.
+    #[arg(long, value_name = "DIR", requires = "client")]
+    pub(super) drivers: Option<PathBuf>,
 }
 
 /// Runs `ktrial run`.
@@ -45,6 +62,9 @@ pub fn main(args: Args) -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if let Some(client) = &args.client {
+        return super::live::main(&args, client, &scenarios);
     }
     if !args.json {
         println!("{}", header());

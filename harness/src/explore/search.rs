@@ -107,15 +107,7 @@ pub fn explored_expectations(expect: &Expectations) -> Expectations {
         Expect::Ignored => Expect::Ignored,
         Expect::Holds | Expect::Violated => Expect::Holds,
     };
-    Expectations {
-        no_loss: judged(expect.no_loss),
-        no_duplicates: judged(expect.no_duplicates),
-        ordered: judged(expect.ordered),
-        ordered_per_key: judged(expect.ordered_per_key),
-        batch_bounds: judged(expect.batch_bounds),
-        acks_semantics: judged(expect.acks_semantics),
-        all_delivered: judged(expect.all_delivered),
-    }
+    expect.map_properties(|_, e| judged(e))
 }
 
 /// Explores fault schedules around `scenario` (its own faults are replaced) and shrinks the first
@@ -250,15 +242,7 @@ fn reproduction_expectations(expect: &Expectations, verdicts: &[PropertyVerdict]
         }
         e => e,
     };
-    Expectations {
-        no_loss: shown("no_loss", expect.no_loss),
-        no_duplicates: shown("no_duplicates", expect.no_duplicates),
-        ordered: shown("ordered", expect.ordered),
-        ordered_per_key: shown("ordered_per_key", expect.ordered_per_key),
-        batch_bounds: shown("batch_bounds", expect.batch_bounds),
-        acks_semantics: shown("acks_semantics", expect.acks_semantics),
-        all_delivered: shown("all_delivered", expect.all_delivered),
-    }
+    expect.map_properties(shown)
 }
 
 /// Runs the minimal schedule once more, for its report and timeline, and judges it by the

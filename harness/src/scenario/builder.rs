@@ -61,6 +61,7 @@ impl Scenario {
                 },
                 faults: Faults::default(),
                 expect: Expectations::default(),
+                client: Default::default(),
             },
         }
     }

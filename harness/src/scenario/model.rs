@@ -30,9 +30,14 @@ pub struct Scenario {
     /// What goes wrong, and when.
     #[serde(default)]
     pub faults: Faults,
-    /// What must hold, or must be found violated.
+    /// What must hold, or must be found violated; `[expect.<client>]` tables say where a real
+    /// client is expected to differ, and why.
     #[serde(default)]
     pub expect: Expectations,
+    /// Settings in a real client's own terms (`[client.sarama]`, `[client.java]`, …), handed to
+    /// that client's driver as they are, next to `[producer]`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client: BTreeMap<String, BTreeMap<String, PropertyValue>>,
 }
 
 /// The mock cluster of a scenario.
@@ -219,31 +224,205 @@ pub enum Expect {
     Violated,
 }
 
-/// The properties a scenario checks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The properties a scenario checks, and where a real client is expected to differ
+/// (`[expect.<client>]`, each with its reason).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Expectations {
     /// Every acknowledged record is in the final log.
-    #[serde(default)]
     pub no_loss: Expect,
     /// No record appears twice in the log.
-    #[serde(default)]
     pub no_duplicates: Expect,
     /// Per partition, the log keeps the order in which records were sent.
-    #[serde(default)]
     pub ordered: Expect,
     /// Per key, the log keeps send order.
-    #[serde(default)]
     pub ordered_per_key: Expect,
     /// Batches respect batch.size, batch.num.messages, linger.ms and max.request.size.
-    #[serde(default)]
     pub batch_bounds: Expect,
     /// acks=0 requests are never answered, and nothing acks=all acknowledged is lost.
-    #[serde(default)]
     pub acks_semantics: Expect,
     /// Every record sent was acknowledged (none failed, none left unreported).
-    #[serde(default)]
     pub all_delivered: Expect,
+    /// Per real client (by driver name), the properties it is expected to meet otherwise.
+    pub clients: BTreeMap<String, ClientExpectations>,
+}
+
+/// Where one real client is expected to differ from a scenario's `[expect]`, and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientExpectations {
+    /// One line on why this client differs (its defaults, its retry rules), shown with results.
+    pub reason: String,
+    /// `[producer]` properties not given to this client, which cannot express them (Sarama has
+    /// no `delivery.timeout.ms`): its driver would refuse the scenario otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub without: Vec<String>,
+    /// `no_loss` for this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_loss: Option<Expect>,
+    /// `no_duplicates` for this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_duplicates: Option<Expect>,
+    /// `ordered` for this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordered: Option<Expect>,
+    /// `ordered_per_key` for this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordered_per_key: Option<Expect>,
+    /// `batch_bounds` for this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_bounds: Option<Expect>,
+    /// `acks_semantics` for this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acks_semantics: Option<Expect>,
+    /// `all_delivered` for this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_delivered: Option<Expect>,
+}
+
+/// The property names of `[expect]`, in order.
+pub const PROPERTIES: [&str; 7] = [
+    "no_loss",
+    "no_duplicates",
+    "ordered",
+    "ordered_per_key",
+    "batch_bounds",
+    "acks_semantics",
+    "all_delivered",
+];
+
+impl Expectations {
+    /// The expectation of property `name` (one of [`PROPERTIES`]).
+    fn property_mut(&mut self, name: &str) -> Option<&mut Expect> {
+        Some(match name {
+            "no_loss" => &mut self.no_loss,
+            "no_duplicates" => &mut self.no_duplicates,
+            "ordered" => &mut self.ordered,
+            "ordered_per_key" => &mut self.ordered_per_key,
+            "batch_bounds" => &mut self.batch_bounds,
+            "acks_semantics" => &mut self.acks_semantics,
+            "all_delivered" => &mut self.all_delivered,
+            _ => return None,
+        })
+    }
+
+    fn properties(&self) -> [(&'static str, Expect); 7] {
+        [
+            ("no_loss", self.no_loss),
+            ("no_duplicates", self.no_duplicates),
+            ("ordered", self.ordered),
+            ("ordered_per_key", self.ordered_per_key),
+            ("batch_bounds", self.batch_bounds),
+            ("acks_semantics", self.acks_semantics),
+            ("all_delivered", self.all_delivered),
+        ]
+    }
+
+    /// The same expectations (and client tables) with `f(property, expectation)` applied to
+    /// each property of `[expect]`.
+    pub fn map_properties(&self, f: impl Fn(&str, Expect) -> Expect) -> Expectations {
+        let mut mapped = self.clone();
+        for (name, expect) in self.properties() {
+            if let Some(slot) = mapped.property_mut(name) {
+                *slot = f(name, expect);
+            }
+        }
+        mapped
+    }
+
+    /// What `client` is expected to meet: `[expect]` with its `[expect.<client>]` applied, and
+    /// that table's reason; `[expect]` alone for a client without one.
+    ///
+    /// ```
+    /// use ktrial_harness::{Expect, Scenario};
+    ///
+    /// let scenario: Scenario = toml::from_str(r#"
+    ///     workload = { topic = "t", records = 10 }
+    ///     [expect]
+    ///     ordered = "holds"
+    ///     [expect.sarama]
+    ///     reason = "Sarama retries a batch behind later ones without idempotence"
+    ///     ordered = "violated"
+    /// "#)?;
+    /// let (sarama, reason) = scenario.expect.for_client("sarama");
+    /// assert_eq!(sarama.ordered, Expect::Violated);
+    /// assert!(reason.is_some());
+    /// assert_eq!(scenario.expect.for_client("java").0.ordered, Expect::Holds);
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    pub fn for_client(&self, client: &str) -> (Expectations, Option<&str>) {
+        let mut resolved = Expectations {
+            clients: BTreeMap::new(),
+            ..self.clone()
+        };
+        let Some(differs) = self.clients.get(client) else {
+            return (resolved, None);
+        };
+        let overrides = [
+            ("no_loss", differs.no_loss),
+            ("no_duplicates", differs.no_duplicates),
+            ("ordered", differs.ordered),
+            ("ordered_per_key", differs.ordered_per_key),
+            ("batch_bounds", differs.batch_bounds),
+            ("acks_semantics", differs.acks_semantics),
+            ("all_delivered", differs.all_delivered),
+        ];
+        for (name, value) in overrides {
+            if let (Some(value), Some(slot)) = (value, resolved.property_mut(name)) {
+                *slot = value;
+            }
+        }
+        (resolved, Some(differs.reason.as_str()))
+    }
+}
+
+impl Serialize for Expectations {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (name, expect) in self.properties() {
+            map.serialize_entry(name, &expect)?;
+        }
+        for (client, differs) in &self.clients {
+            map.serialize_entry(client, differs)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Expectations {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Expectations;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("properties (`no_loss = \"holds\"`, …) and `[expect.<client>]` tables")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Expectations, A::Error> {
+                let mut expect = Expectations::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    if let Some(slot) = expect.property_mut(&key) {
+                        *slot = map.next_value()?;
+                        continue;
+                    }
+                    let differs = map.next_value::<ClientExpectations>().map_err(|e| {
+                        serde::de::Error::custom(format!(
+                            "`{key}` is neither a property ({}) nor a client's table \
+                             (`[expect.{key}]` with a `reason`): {e}",
+                            PROPERTIES.join(", ")
+                        ))
+                    })?;
+                    expect.clients.insert(key, differs);
+                }
+                Ok(expect)
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 fn one() -> u32 {

@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ktrial_mockbroker::{
-    Bind, Clock, ClusterConfig, ClusterEvent, JournalEntry, MockCluster, ScheduledEvent,
-    SharedCluster, run_broker,
+    Bind, Clock, ClusterEvent, JournalEntry, ScheduledEvent, SharedCluster, run_broker,
 };
 use ktrial_producer::{Producer, ProducerConfig};
 use ktrial_protocol::frame::FrameDecoder;
@@ -21,12 +20,14 @@ use tokio::sync::watch;
 use super::SimListener;
 use super::deadlines::Deadlines;
 use super::jump::IdleJump;
-use super::wire::{RecordingTransport, WireLog};
-use super::workload::{self, ClientReport, ID_BYTES};
+use super::wire::RecordingTransport;
+use super::workload::{self, ClientReport};
 use crate::check::{
-    Findings, Observation, PropertyVerdict, Stored, check_batches, check_deliveries, judge,
+    BatchBounds, Findings, Observation, PropertyVerdict, check_batches, check_deliveries, judge,
 };
+use crate::cluster::{ack_triggers, final_logs, scenario_cluster};
 use crate::scenario::{NetworkFault, Scenario};
+use crate::wire::WireLog;
 
 /// Wall-clock milliseconds at simulated time zero (record timestamps, LogAppendTime).
 pub const EPOCH_MS: i64 = 1_700_000_000_000;
@@ -165,7 +166,12 @@ pub fn run_with(
     let deadlines = Deadlines::simulated();
     let cluster_reads = Arc::new(AtomicU64::new(0));
     let clock = simulation_clock(&deadlines, Arc::clone(&cluster_reads));
-    let cluster = build_cluster(scenario, seed, &clock, &addresses)?;
+    let cluster = scenario_cluster(scenario, seed)
+        .clock(clock.clone())
+        .wall_clock_ms(EPOCH_MS)
+        .journal_capacity(JOURNAL_CAPACITY)
+        .build_shared(&addresses)
+        .map_err(|e| RunError::Setup(format!("cluster: {e}")))?;
 
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
@@ -193,12 +199,7 @@ pub fn run_with(
         let report = Arc::clone(&client_report);
         let cluster = Arc::clone(&cluster);
         let workload = scenario.workload.clone();
-        let triggers: Vec<(u64, ClusterEvent)> = scenario
-            .faults
-            .events
-            .iter()
-            .filter_map(|e| e.after_acked.map(|n| (n, e.event.clone())))
-            .collect();
+        let triggers = ack_triggers(scenario);
         let close_timeout = config.delivery_timeout + config.request_timeout;
         let deadlines = deadlines.clone();
         sim.client("client", async move {
@@ -283,7 +284,7 @@ pub fn run_with(
         logs: final_logs(&cluster, &scenario.workload.topic),
     };
     let mut findings = check_deliveries(&observation);
-    check_batches(&config, &wire, &mut findings);
+    check_batches(&BatchBounds::of(&config), &wire, &mut findings);
     let verdicts = judge(&findings, &scenario.expect);
     let timeline = cluster.timeline();
     let mut problems = client.trigger_errors;
@@ -303,53 +304,6 @@ pub fn run_with(
         journal: cluster.journal_since(0),
         wire,
     })
-}
-
-fn build_cluster(
-    scenario: &Scenario,
-    seed: u64,
-    clock: &Clock,
-    addresses: &[(String, u16)],
-) -> Result<Arc<SharedCluster>, RunError> {
-    let spec = &scenario.cluster;
-    let config = ClusterConfig {
-        message_max_bytes: spec.message_max_bytes as usize,
-        ..ClusterConfig::default()
-    };
-    let mut builder = MockCluster::builder()
-        .config(config)
-        .brokers(spec.brokers as i32)
-        .seed(seed)
-        .clock(clock.clone())
-        .wall_clock_ms(EPOCH_MS)
-        .journal_capacity(JOURNAL_CAPACITY)
-        .auto_create_topics(spec.auto_create_topics)
-        .min_insync_replicas(spec.min_insync_replicas as usize)
-        .replica_lag_time_max(Duration::from_millis(spec.replica_lag_time_max_ms));
-    for topic in &spec.topics {
-        builder = builder.topic(
-            &topic.name,
-            topic.partitions as i32,
-            topic.replication as i16,
-        );
-    }
-    for rule in &scenario.faults.rules {
-        builder = builder.fault(rule.clone());
-    }
-    for event in scenario
-        .faults
-        .events
-        .iter()
-        .filter(|e| e.after_acked.is_none())
-    {
-        builder = builder.event(ScheduledEvent {
-            at_ms: event.at_ms,
-            event: event.event.clone(),
-        });
-    }
-    builder
-        .build_shared(addresses)
-        .map_err(|e| RunError::Setup(format!("cluster: {e}")))
 }
 
 /// The cluster's clock: simulated time, and outside the simulation the last time it saw (so
@@ -377,36 +331,8 @@ fn sim_elapsed_ms(sim: &turmoil::Sim<'_>) -> u64 {
     sim.elapsed().as_millis() as u64
 }
 
-/// Every record of every partition of `topic`, by partition; ids read from the values.
-fn final_logs(cluster: &SharedCluster, topic: &str) -> BTreeMap<i32, Vec<Stored>> {
-    cluster.read(cluster.now(), |model| {
-        let partitions = model
-            .topic(topic)
-            .map_or(0, |t| t.partitions().len() as i32);
-        (0..partitions)
-            .map(|p| {
-                let records = model
-                    .records(topic, p)
-                    .and_then(Result::ok)
-                    .unwrap_or_default();
-                let stored = records
-                    .into_iter()
-                    .filter_map(|r| {
-                        let id = r.value.as_deref()?.first_chunk::<ID_BYTES>()?;
-                        Some(Stored {
-                            offset: r.offset,
-                            id: u64::from_be_bytes(*id),
-                            key: r.key.map(|k| k.to_vec()),
-                        })
-                    })
-                    .collect();
-                (p, stored)
-            })
-            .collect()
-    })
-}
-
-fn hash(text: &str) -> String {
+/// The first 16 hex digits of the SHA-256 of `text`: a journal's fingerprint.
+pub(crate) fn hash(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use ktrial_mockbroker::SharedCluster;
-use ktrial_mockbroker::faults::{ClusterEvent, ScheduledEvent};
+use ktrial_mockbroker::faults::ClusterEvent;
 use ktrial_producer::{Producer, ProducerError, ProducerRecord, RecordMetadata};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -14,10 +14,8 @@ use tokio::time::Instant;
 use super::deadlines::Deadlines;
 
 use crate::check::{Outcome, Sent};
+use crate::progress::{ID_BYTES, Progress, key_of};
 use crate::scenario::{SendMode, Workload};
-
-/// Bytes at the front of every value that carry the record's id (its send index).
-pub const ID_BYTES: usize = 8;
 
 /// What the client saw, for the checkers.
 #[derive(Debug, Default)]
@@ -28,55 +26,22 @@ pub struct ClientReport {
     pub trigger_errors: Vec<String>,
 }
 
-/// Progress shared by the send loop and the delivery tasks.
-struct Progress {
-    outcomes: Vec<Outcome>,
-    acked: u64,
-    /// Events still waiting, sorted by the acknowledged count they wait for.
-    triggers: Vec<(u64, ClusterEvent)>,
-    cluster: Arc<SharedCluster>,
-    trigger_errors: Vec<String>,
-}
-
-impl Progress {
-    fn record(&mut self, id: u64, result: Result<RecordMetadata, ProducerError>) {
-        self.outcomes[id as usize] = match result {
-            Ok(meta) => {
-                self.acked += 1;
-                Outcome::Acked {
-                    partition: meta.partition,
-                    offset: meta.offset,
-                }
-            }
-            Err(e) => Outcome::Failed(e.to_string()),
-        };
-        while self.triggers.first().is_some_and(|(n, _)| *n <= self.acked) {
-            let (n, event) = self.triggers.remove(0);
-            if let Err(e) = self
-                .cluster
-                .apply_event(ScheduledEvent { at_ms: None, event })
-            {
-                self.trigger_errors
-                    .push(format!("event after {n} acknowledged records: {e}"));
-            }
-        }
-    }
-}
-
 fn record_result(
     progress: &Mutex<Progress>,
     id: u64,
     result: Result<RecordMetadata, ProducerError>,
 ) {
+    let outcome = match result {
+        Ok(meta) => Outcome::Acked {
+            partition: meta.partition,
+            offset: meta.offset,
+        },
+        Err(e) => Outcome::Failed(e.to_string()),
+    };
     progress
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .record(id, result);
-}
-
-/// The key of record `id`: `key-<id mod keys>`, or none with no key space.
-pub fn key_of(id: u64, keys: u64) -> Option<Vec<u8>> {
-    (keys > 0).then(|| format!("key-{}", id % keys).into_bytes())
+        .record(id, outcome);
 }
 
 /// Runs the workload through `producer`; `triggers` are (acknowledged count, event) pairs; its
@@ -84,19 +49,16 @@ pub fn key_of(id: u64, keys: u64) -> Option<Vec<u8>> {
 pub async fn run(
     producer: Producer,
     workload: &Workload,
-    mut triggers: Vec<(u64, ClusterEvent)>,
+    triggers: Vec<(u64, ClusterEvent)>,
     cluster: Arc<SharedCluster>,
     close_timeout: Duration,
     deadlines: &Deadlines,
 ) -> ClientReport {
-    triggers.sort_by_key(|(n, _)| *n);
-    let progress = Arc::new(Mutex::new(Progress {
-        outcomes: vec![Outcome::Unknown; workload.records as usize],
-        acked: 0,
+    let progress = Arc::new(Mutex::new(Progress::new(
+        workload.records,
         triggers,
         cluster,
-        trigger_errors: Vec::new(),
-    }));
+    )));
     let mut deliveries = JoinSet::new();
     let mut value = vec![b'.'; workload.value_size.max(ID_BYTES)];
     let start = Instant::now();
@@ -131,18 +93,12 @@ pub async fn run(
     // A close that runs out of time fails what is still pending; the outcomes say so.
     let _ = producer.close(close_timeout).await;
     while deliveries.join_next().await.is_some() {}
-    let mut progress = progress.lock().unwrap_or_else(PoisonError::into_inner);
-    let outcomes = std::mem::take(&mut progress.outcomes);
+    let (sent, trigger_errors) = progress
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .finish(workload.keys);
     ClientReport {
-        sent: outcomes
-            .into_iter()
-            .enumerate()
-            .map(|(id, outcome)| Sent {
-                id: id as u64,
-                key: key_of(id as u64, workload.keys),
-                outcome,
-            })
-            .collect(),
-        trigger_errors: std::mem::take(&mut progress.trigger_errors),
+        sent,
+        trigger_errors,
     }
 }
