@@ -51,6 +51,11 @@ impl Progress {
             .is_some_and(|o| *o != Outcome::Unknown)
     }
 
+    /// The first record at or after `id` that was reported, if any.
+    pub(crate) fn reported_from(&self, id: u64) -> Option<u64> {
+        (id..self.outcomes.len() as u64).find(|&i| self.reported(i))
+    }
+
     /// Record `id` ended as `outcome`; fires every event whose count is now reached.
     pub(crate) fn record(&mut self, id: u64, outcome: Outcome) {
         if matches!(outcome, Outcome::Acked { .. }) {

@@ -617,7 +617,6 @@ fn a_driver_that_hangs_is_killed_within_its_budget() {
 /// stderr: killing the script alone must still end the run within the budget, and leave no
 /// process behind.
 #[test]
-#[ignore = "runner bug: Running::kill waits for the driver's stderr to close, which a child of the driver keeps open (see the report)"]
 fn a_hung_driver_with_a_child_is_killed_within_its_budget() {
     let marker = unique_marker("hang-child");
     let driver = fake("hang-with-child.sh", &[&marker]);
@@ -646,7 +645,6 @@ fn a_hung_driver_with_a_child_is_killed_within_its_budget() {
 
 /// The contract: reports only for ids below `sent`.
 #[test]
-#[ignore = "runner bug: a report for an id at or beyond the final line's `sent` is accepted (see the report)"]
 fn a_driver_that_reports_beyond_what_it_sent_fails() {
     let (_, failure) = failure_of("beyond-sent.sh", &[]);
     assert!(failure.contains("record 7"), "{failure}");

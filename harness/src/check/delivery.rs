@@ -74,6 +74,9 @@ pub struct Findings {
     pub acked: u64,
     /// Records that failed.
     pub failed: u64,
+    /// The first failed record's error, as the client reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
     /// Acknowledged records missing from every log.
     pub lost: Vec<u64>,
     /// Records stored more than once.
@@ -130,7 +133,10 @@ pub fn check_deliveries(observation: &Observation) -> Findings {
                     findings.lost.push(sent.id);
                 }
             }
-            Outcome::Failed(_) => findings.failed += 1,
+            Outcome::Failed(ref error) => {
+                findings.failed += 1;
+                findings.first_error.get_or_insert_with(|| error.clone());
+            }
             Outcome::Unknown => {}
         }
     }

@@ -106,8 +106,14 @@ pub fn judge(findings: &Findings, expect: &Expectations) -> Vec<PropertyVerdict>
             expect.all_delivered,
             undelivered > 0,
             format!(
-                "{} of {} acknowledged, {} failed",
-                findings.acked, findings.sent, findings.failed
+                "{} of {} acknowledged, {} failed{}",
+                findings.acked,
+                findings.sent,
+                findings.failed,
+                findings
+                    .first_error
+                    .as_ref()
+                    .map_or(String::new(), |e| format!(", first: {e}"))
             ),
         ),
     ];

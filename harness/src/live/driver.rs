@@ -347,6 +347,8 @@ pub fn parse_line(text: &str, records: u64) -> Result<Report, String> {
 pub struct Running {
     name: String,
     child: Child,
+    /// Its process group (the driver's pid, as started).
+    group: Option<u32>,
     lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
     stderr: tokio::task::JoinHandle<String>,
     line: usize,
@@ -365,11 +367,14 @@ impl Driver {
             .command
             .split_first()
             .ok_or_else(|| DriverError::Unknown(String::new()))?;
+        // Its own process group, so that whatever it starts (a launcher's JVM, a shell's
+        // children) is killed with it.
         let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(io("starting it"))?;
@@ -406,6 +411,7 @@ impl Driver {
         drop(stdin);
         Ok(Running {
             name: self.name.clone(),
+            group: child.id(),
             child,
             lines: BufReader::new(stdout).lines(),
             stderr,
@@ -413,6 +419,12 @@ impl Driver {
             records: input.records,
             done: false,
         })
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill_group();
     }
 }
 
@@ -478,7 +490,7 @@ impl Running {
     }
 
     /// Waits for the driver to exit, at most `grace`; a failure status or a missing final line
-    /// is an error.
+    /// is an error. Whatever it left running in its process group is killed.
     pub async fn finish(mut self, grace: Duration) -> Result<(), DriverError> {
         let status = match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(status) => status.map_err(|source| DriverError::Io {
@@ -488,24 +500,49 @@ impl Running {
             })?,
             Err(_) => return Err(self.kill(grace).await),
         };
-        let stderr = self.stderr.await.unwrap_or_default();
+        self.kill_group();
+        let stderr = self.stderr_tail().await;
         if status.success() && self.done {
             return Ok(());
         }
         Err(DriverError::Exited {
-            name: self.name,
+            name: self.name.clone(),
             status: status.to_string(),
             done: self.done,
             stderr,
         })
     }
 
-    /// Kills the driver after it ran out of `time`; the error to report.
+    /// Kills the driver's process group (a no-op once it is gone). Through `kill(1)`: this
+    /// crate forbids the unsafe call that `killpg` is.
+    fn kill_group(&self) {
+        if let Some(pid) = self.group {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+
+    /// The end of its stderr: what was read within a second (a child it left behind may hold
+    /// stderr open).
+    async fn stderr_tail(&mut self) -> String {
+        match tokio::time::timeout(Duration::from_secs(1), &mut self.stderr).await {
+            Ok(tail) => tail.unwrap_or_default(),
+            Err(_) => {
+                self.stderr.abort();
+                String::new()
+            }
+        }
+    }
+
+    /// Kills the driver and its process group after it ran out of `time`; the error to report.
     pub async fn kill(mut self, time: Duration) -> DriverError {
+        self.kill_group();
         let _ = self.child.kill().await;
-        let stderr = self.stderr.await.unwrap_or_default();
+        let stderr = self.stderr_tail().await;
         DriverError::Hung {
-            name: self.name,
+            name: self.name.clone(),
             seconds: time.as_secs(),
             stderr,
         }

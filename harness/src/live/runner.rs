@@ -226,7 +226,21 @@ async fn drive(
                 }
                 progress.record(id, Outcome::Failed(error));
             }
-            Report::Done { client_version, .. } => version = client_version,
+            Report::Done {
+                sent,
+                client_version,
+            } => {
+                // Only ids below `sent` were handed to the client.
+                if let Some(id) = progress.reported_from(sent) {
+                    return Err(running.bad_line(
+                        &format!("sent {sent}"),
+                        &format!(
+                            "record {id} was reported, but the final line says {sent} were sent"
+                        ),
+                    ));
+                }
+                version = client_version;
+            }
             Report::Event { .. } | Report::Fatal { .. } => {}
         }
     }
@@ -235,8 +249,8 @@ async fn drive(
 }
 
 /// How long a driver may take: its sending at the workload's rate, then what its
-/// `delivery.timeout.ms` (Java's default, 120 s, when not given) allows, and a margin for its
-/// runtime to start and stop.
+/// `delivery.timeout.ms` allows (when not given, the longest client default: librdkafka's
+/// 300 s), and a margin for its runtime to start and stop.
 fn budget(scenario: &Scenario) -> Duration {
     let w = &scenario.workload;
     let sending = w
@@ -246,7 +260,7 @@ fn budget(scenario: &Scenario) -> Duration {
         .producer
         .get("delivery.timeout.ms")
         .and_then(|v| v.0.parse::<u64>().ok())
-        .unwrap_or(120_000);
+        .unwrap_or(300_000);
     Duration::from_secs_f64(sending) + Duration::from_millis(delivery_ms) + Duration::from_secs(60)
 }
 
