@@ -1,12 +1,17 @@
 //! `ktrial explore SCENARIO --cases N [--seed S] [--out FILE]`: draws fault schedules around a
 //! scenario, shrinks the first that breaks a property, writes it as a scenario file that
 //! `ktrial run` reproduces, and prints the schedule and its timeline. Exits 1 on a violation.
+//! `--client NAME` runs each case against a real client's driver in real time instead
+//! (`--tries N` runs of each candidate while shrinking).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use ktrial_harness::explore::{Exploration, ExploreConfig, Finding, explore, reproduction_file};
+use ktrial_harness::explore::{
+    Exploration, ExploreConfig, Finding, explore, explore_with, reproduction_file,
+};
+use ktrial_harness::live::{Driver, case_runner, judged_for};
 use ktrial_harness::scenario::load_file;
 
 /// Arguments of `ktrial explore`.
@@ -29,6 +34,16 @@ pub struct Args {
     /// Most shrinking steps.
     #[arg(long, default_value_t = 512)]
     max_shrink_iters: u32,
+    /// Explore against a real client (java, librdkafka, sarama, franz-go, kafka-python, kafkajs,
+    /// ktrial, or a driver's command line) in real time instead of the simulation.
+    #[arg(long)]
+    client: Option<String>,
+    /// With --client: runs of each candidate while shrinking (one run that holds proves little).
+    #[arg(long, default_value_t = 3, requires = "client")]
+    tries: u32,
+    /// With --client: the drivers folder, as for `ktrial run --client`.
+    #[arg(long, value_name = "DIR", requires = "client")]
+    drivers: Option<PathBuf>,
 }
 
 /// Runs `ktrial explore`.
@@ -47,7 +62,29 @@ pub fn main(args: Args) -> ExitCode {
         max_shrink_iters: args.max_shrink_iters,
     };
     let started = Instant::now();
-    let exploration = match explore(&scenario, &config) {
+    let explored = match &args.client {
+        None => explore(&scenario, &config),
+        Some(spec) => {
+            let driver =
+                match Driver::resolve(spec, &super::live::drivers_dir(args.drivers.as_deref())) {
+                    Ok(driver) => driver,
+                    Err(e) => {
+                        eprintln!("ktrial: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+            println!(
+                "exploring against {} in real time: each candidate is run {} time(s) while shrinking",
+                driver.name, args.tries
+            );
+            explore_with(
+                &judged_for(&scenario, &driver.name),
+                &config,
+                &case_runner(&driver, args.tries),
+            )
+        }
+    };
+    let exploration = match explored {
         Ok(exploration) => exploration,
         Err(e) => {
             eprintln!("ktrial: {}: {e}", scenario.name);
@@ -64,10 +101,13 @@ pub fn main(args: Args) -> ExitCode {
         .out
         .unwrap_or_else(|| default_out(&args.scenario, &scenario.name));
     let origin = format!(
-        "`ktrial explore {} --cases {} --seed {}`",
+        "`ktrial explore {} --cases {} --seed {}{}`",
         args.scenario.display(),
         config.cases,
-        config.seed
+        config.seed,
+        args.client
+            .as_ref()
+            .map_or(String::new(), |c| format!(" --client {c}"))
     );
     match write_reproduction(&finding, &origin, &out) {
         Ok(()) => print_finding(&finding, &out),

@@ -81,7 +81,7 @@ pub fn main(args: &Args, spec: &str, scenarios: &[Scenario]) -> ExitCode {
 
 /// `--drivers`, else `$KTRIAL_DRIVERS`, else `./drivers`, else the repository's `drivers/` two
 /// folders above this program (`target/release/ktrial`).
-fn drivers_dir(given: Option<&Path>) -> PathBuf {
+pub(super) fn drivers_dir(given: Option<&Path>) -> PathBuf {
     if let Some(dir) = given {
         return dir.to_path_buf();
     }

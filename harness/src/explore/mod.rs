@@ -11,6 +11,7 @@ mod space;
 pub use reproduce::reproduction_file;
 pub use schedule::{Fault, Schedule};
 pub use search::{
-    Exploration, ExploreConfig, ExploreError, Finding, explore, explored_expectations,
+    CaseRunner, Exploration, ExploreConfig, ExploreError, Finding, explore, explore_with,
+    explored_expectations,
 };
 pub use space::FaultSpace;

@@ -139,6 +139,21 @@ pub fn explored_expectations(expect: &Expectations) -> Expectations {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn explore(scenario: &Scenario, config: &ExploreConfig) -> Result<Exploration, ExploreError> {
+    explore_with(scenario, config, &|scenario, seed, _| run(scenario, seed))
+}
+
+/// One run of a candidate: the scenario with a schedule in place, its seed, and whether the
+/// search is shrinking (a real-time runner then runs it more than once, since one run that held
+/// proves little).
+pub type CaseRunner<'a> = dyn Fn(&Scenario, u64, bool) -> Result<RunReport, RunError> + 'a;
+
+/// [`explore`] with another way to run a case: against a real client's driver
+/// ([`crate::live`]) instead of the simulation.
+pub fn explore_with(
+    scenario: &Scenario,
+    config: &ExploreConfig,
+    run: &CaseRunner<'_>,
+) -> Result<Exploration, ExploreError> {
     let judged = Scenario {
         name: format!("{}-explored", scenario.name),
         expect: explored_expectations(&scenario.expect),
@@ -148,8 +163,8 @@ pub fn explore(scenario: &Scenario, config: &ExploreConfig) -> Result<Exploratio
         seed: scenario.seed,
         faults: Vec::new(),
     };
-    let baseline =
-        run(&fault_free.apply_to(&judged), fault_free.seed).map_err(ExploreError::Baseline)?;
+    let baseline = run(&fault_free.apply_to(&judged), fault_free.seed, false)
+        .map_err(ExploreError::Baseline)?;
     if broke_a_property(&baseline) {
         return Ok(Exploration {
             cases: 1,
@@ -159,6 +174,7 @@ pub fn explore(scenario: &Scenario, config: &ExploreConfig) -> Result<Exploratio
                 &scenario.expect,
                 fault_free.clone(),
                 fault_free,
+                run,
             )),
         });
     }
@@ -181,7 +197,8 @@ pub fn explore(scenario: &Scenario, config: &ExploreConfig) -> Result<Exploratio
         &FaultSpace::new(&judged, &baseline).schedules(config.max_faults),
         |schedule| {
             runs.set(runs.get() + 1);
-            let failure = match run(&schedule.apply_to(&judged), schedule.seed) {
+            let shrinking = first.borrow().is_some();
+            let failure = match run(&schedule.apply_to(&judged), schedule.seed, shrinking) {
                 Ok(report) if broke_a_property(&report) => violated(&report),
                 Ok(_) => return Ok(()),
                 Err(e) => e.to_string(),
@@ -202,7 +219,7 @@ pub fn explore(scenario: &Scenario, config: &ExploreConfig) -> Result<Exploratio
         (Err(TestError::Fail(_, minimal)), Some((cases, first))) => Ok(Exploration {
             cases,
             shrink_runs: runs - cases,
-            finding: Some(finding(&judged, &scenario.expect, first, minimal)),
+            finding: Some(finding(&judged, &scenario.expect, first, minimal, run)),
         }),
         (Err(TestError::Fail(reason, _)), None) | (Err(TestError::Abort(reason)), _) => {
             Err(ExploreError::Aborted(reason.to_string()))
@@ -252,9 +269,10 @@ fn finding(
     expect: &Expectations,
     first: Schedule,
     minimal: Schedule,
+    run: &CaseRunner<'_>,
 ) -> Finding {
     let mut scenario = minimal.apply_to(judged);
-    let mut outcome = run(&scenario, minimal.seed);
+    let mut outcome = run(&scenario, minimal.seed, true);
     if let Ok(report) = &mut outcome {
         scenario.expect = reproduction_expectations(expect, &report.verdicts);
         report.verdicts = judge(&report.findings, &scenario.expect);

@@ -17,4 +17,4 @@ mod tap;
 pub use crate::progress::{ID_BYTES, key_of};
 pub use driver::{CLIENTS, Driver, DriverError, DriverInput, Report, parse_line};
 pub use repeat::{PropertyRate, Repeated};
-pub use runner::{LiveRun, run_live};
+pub use runner::{LiveRun, case_runner, judged_for, run_live};

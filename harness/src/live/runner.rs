@@ -386,3 +386,50 @@ fn wall_clock_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
+
+/// A case runner for [`explore_with`](crate::explore::explore_with) against `driver`: each
+/// candidate once while drawing, and while shrinking up to `tries` times, stopping at the first
+/// run that breaks a property (one run that holds proves little in real time). A driver that
+/// fails is the case's failure.
+pub fn case_runner(
+    driver: &Driver,
+    tries: u32,
+) -> impl Fn(&Scenario, u64, bool) -> Result<RunReport, RunError> + '_ {
+    move |scenario, seed, shrinking| {
+        let runs = if shrinking { tries.max(1) } else { 1 };
+        let mut last = None;
+        for _ in 0..runs {
+            let run = run_live(scenario, seed, driver)?;
+            if let Some(failure) = run.driver_failure {
+                return Err(RunError::Driver(failure));
+            }
+            let broke = !run.report.verdicts.iter().all(|v| v.passed());
+            last = Some(run.report);
+            if broke {
+                break;
+            }
+        }
+        last.ok_or_else(|| RunError::Setup("no run".into()))
+    }
+}
+
+/// `scenario` as `client` is judged: its `[expect]` with `[expect.<client>]` applied, keeping of
+/// that table only what its driver is run without (for exploration, which judges every checked
+/// property as one that must hold).
+pub fn judged_for(scenario: &Scenario, client: &str) -> Scenario {
+    let (mut expect, _) = scenario.expect.for_client(client);
+    if let Some(differs) = scenario.expect.clients.get(client) {
+        expect.clients.insert(
+            client.to_string(),
+            crate::scenario::ClientExpectations {
+                reason: differs.reason.clone(),
+                without: differs.without.clone(),
+                ..Default::default()
+            },
+        );
+    }
+    Scenario {
+        expect,
+        ..scenario.clone()
+    }
+}

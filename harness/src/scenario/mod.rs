@@ -8,6 +8,6 @@ mod model;
 pub use builder::ScenarioBuilder;
 pub use load::{LoadError, load_file, parse};
 pub use model::{
-    ClusterSpec, Expect, Expectations, Faults, NetworkFault, PropertyValue, Scenario,
-    ScenarioEvent, SendMode, TopicSpec, Workload,
+    ClientExpectations, ClusterSpec, Expect, Expectations, Faults, NetworkFault, PROPERTIES,
+    PropertyValue, Scenario, ScenarioEvent, SendMode, TopicSpec, Workload,
 };

@@ -54,6 +54,9 @@ pub enum RunError {
     /// The simulation itself failed (a host panicked, or time ran out).
     #[error("simulation failed: {0}")]
     Simulation(String),
+    /// A real client's driver failed (crashed, hung, broke the contract or refused the workload).
+    #[error("driver failed: {0}")]
+    Driver(String),
 }
 
 /// The outcome of one run.
