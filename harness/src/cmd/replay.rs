@@ -1,5 +1,6 @@
 //! `ktrial replay FILE`: reruns one scenario exactly (same seed, same journal) and prints its
-//! timeline; `--html OUT` also writes the sequence diagram.
+//! timeline; `--html OUT` also writes the sequence diagram. Given a run kept by
+//! `ktrial run --client … --keep DIR` (a folder; real time cannot be rerun), it shows that run.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +12,7 @@ use ktrial_harness::timeline;
 /// Arguments of `ktrial replay`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The scenario file.
+    /// The scenario file, or a folder kept by `ktrial run --client … --keep DIR`.
     file: PathBuf,
     /// Run with this seed instead of the scenario's own.
     #[arg(long)]
@@ -23,6 +24,9 @@ pub struct Args {
 
 /// Runs `ktrial replay`.
 pub fn main(args: Args) -> ExitCode {
+    if args.file.is_dir() {
+        return show_kept(&args);
+    }
     let scenario = match load_file(&args.file) {
         Ok(scenario) => scenario,
         Err(e) => {
@@ -51,4 +55,27 @@ pub fn main(args: Args) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Shows a kept real-time run: its text timeline, and its HTML one copied to `--html`.
+fn show_kept(args: &Args) -> ExitCode {
+    let read = |name: &str| std::fs::read_to_string(args.file.join(name));
+    match read("timeline.txt") {
+        Ok(text) => print!("{text}"),
+        Err(e) => {
+            eprintln!(
+                "ktrial: {}: not a kept run (timeline.txt: {e})",
+                args.file.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(path) = &args.html {
+        if let Err(e) = read("timeline.html").and_then(|page| std::fs::write(path, page)) {
+            eprintln!("ktrial: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+        eprintln!("timeline written to {}", path.display());
+    }
+    ExitCode::SUCCESS
 }

@@ -293,6 +293,7 @@ fn rule_problem(prefix: &str, e: InvalidRule) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::Expect;
 
     const GOOD: &str = r#"
 description = "two brokers, one topic"
@@ -392,6 +393,34 @@ ordered = "violated"
         let (line, field, message) = refusal(&text);
         assert_eq!(line, 25, "{field}: {message}");
         assert!(message.contains("unknown API"), "{message}");
+    }
+
+    #[test]
+    fn client_tables_in_expect_are_read_and_misspellings_refused() {
+        let text = format!(
+            "{GOOD}\n[expect.sarama]\nreason = \"one request at a time\"\nwithout = [\"linger.ms\"]\nordered = \"holds\"\n\n[client.sarama]\n\"Net.MaxOpenRequests\" = 1\n"
+        );
+        let scenario = parse(&text, Path::new("s.toml")).unwrap();
+        let (sarama, reason) = scenario.expect.for_client("sarama");
+        assert_eq!(sarama.ordered, Expect::Holds);
+        assert_eq!(sarama.no_loss, Expect::Holds, "the rest is [expect]'s");
+        assert_eq!(reason, Some("one request at a time"));
+        assert_eq!(scenario.expect.clients["sarama"].without, ["linger.ms"]);
+        assert_eq!(scenario.client["sarama"]["Net.MaxOpenRequests"].0, "1");
+        assert_eq!(
+            scenario.expect.for_client("java").0.ordered,
+            Expect::Violated
+        );
+
+        let (_, field, message) =
+            refusal(&GOOD.replace("no_loss = \"holds\"", "no_los = \"holds\""));
+        assert_eq!(field, "expect.no_los");
+        assert!(
+            message.contains("`no_los` is neither a property"),
+            "{message}"
+        );
+        let (_, _, message) = refusal(&format!("{GOOD}\n[expect.sarama]\nordered = \"holds\"\n"));
+        assert!(message.contains("missing field `reason`"), "{message}");
     }
 
     #[test]
