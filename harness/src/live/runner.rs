@@ -125,7 +125,7 @@ async fn run(scenario: &Scenario, seed: u64, driver: &Driver) -> Result<LiveRun,
     let mut findings = check_deliveries(&observation);
     let wire = tap.log();
     check_batches(
-        &given_bounds(scenario, start.epoch_ms()),
+        &given_bounds(&input.properties, start.epoch_ms()),
         &wire,
         &mut findings,
     );
@@ -264,35 +264,36 @@ fn budget(scenario: &Scenario) -> Duration {
     Duration::from_secs_f64(sending) + Duration::from_millis(delivery_ms) + Duration::from_secs(60)
 }
 
-/// The batch bounds a real client is held to: only those the scenario's `[producer]` gives (a
-/// client's defaults are its own), read with ktrial's property parser.
-fn given_bounds(scenario: &Scenario, epoch_ms: i64) -> BatchBounds {
-    let given = |key: &str| scenario.producer.get(key).map(|v| v.0.clone());
-    let properties: BTreeMap<String, String> = scenario
-        .producer
+/// The batch bounds a real client is held to: only those of the `properties` its driver was
+/// given (a client's defaults are its own), read with ktrial's property parser.
+fn given_bounds(properties: &BTreeMap<String, String>, epoch_ms: i64) -> BatchBounds {
+    let given = |key: &str| properties.contains_key(key);
+    let parsed: BTreeMap<String, String> = properties
         .iter()
-        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .chain([(
             "bootstrap.servers".to_string(),
             "localhost:9092".to_string(),
         )])
         .collect();
-    let parsed = ProducerConfig::from_properties(&properties).ok();
-    let all = parsed.as_ref().map(BatchBounds::of);
-    let pick = |key: &str, value: Option<usize>| given(key).and(value);
+    let all = ProducerConfig::from_properties(&parsed)
+        .ok()
+        .map(|config| BatchBounds::of(&config));
+    let bound = |key: &str, value: fn(&BatchBounds) -> Option<usize>| {
+        all.as_ref().filter(|_| given(key)).and_then(value)
+    };
     BatchBounds {
-        linger_ms: given("linger.ms").and(all.as_ref().and_then(|b| b.linger_ms)),
-        batch_size: pick("batch.size", all.as_ref().and_then(|b| b.batch_size)),
-        batch_num_messages: pick(
-            "batch.num.messages",
-            all.as_ref().and_then(|b| b.batch_num_messages),
-        ),
-        max_request_size: pick(
-            "max.request.size",
-            all.as_ref().and_then(|b| b.max_request_size),
-        ),
+        linger_ms: all
+            .as_ref()
+            .filter(|_| given("linger.ms"))
+            .and_then(|b| b.linger_ms),
+        batch_size: bound("batch.size", |b| b.batch_size),
+        batch_num_messages: bound("batch.num.messages", |b| b.batch_num_messages),
+        max_request_size: bound("max.request.size", |b| b.max_request_size),
         max_in_flight: all.as_ref().map_or(5, |b| b.max_in_flight),
-        acks_all: given("acks").is_some_and(|a| a == "all" || a == "-1"),
+        acks_all: properties
+            .get("acks")
+            .is_some_and(|a| a == "all" || a == "-1"),
         epoch_ms,
         slack_ms: LIVE_LINGER_SLACK_MS,
     }
