@@ -25,6 +25,9 @@ const CANNOT = {
   'delivery.timeout.ms': 'kafkajs has no delivery timeout (a send fails after retry.retries retries)',
 };
 
+// The longest the warm-up before the started line may take; then the driver carries on.
+const WARM_UP_MS = 10000;
+
 const start = process.hrtime.bigint();
 let t0 = start;
 const ms = () => Math.round(Number(process.hrtime.bigint() - t0) / 1000) / 1000;
@@ -185,6 +188,60 @@ const stderrLogger = () => ({ namespace, label, log }) => {
   process.stderr.write(`kafkajs ${label} [${namespace}] ${log.message} ${JSON.stringify(log)}\n`);
 };
 
+// The Cluster kafka.producer() creates for its producer (kafkajs keeps it private, under the
+// Kafka object's 'private:Kafka:createCluster' symbol): the warm-up asks that cluster, the one
+// send() uses, for the topic's metadata and leaders. A function that returns it once created
+// (null if kafkajs's internals moved).
+function captureProducerCluster(kafka) {
+  const key = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  let cluster = null;
+  if (key && typeof kafka[key] === 'function') {
+    const create = kafka[key];
+    kafka[key] = (options) => {
+      cluster = create(options);
+      return cluster;
+    };
+  }
+  return () => cluster;
+}
+
+// Before the started line, so that record 0 leaves at once: what the producer's first send() does
+// before its Produce request — the topic's metadata (cluster.addTargetTopic, asking for the topic to
+// be created), asked again while a partition has no leader (a topic just auto-created), and a
+// connection to each partition's leader (cluster.findBroker connects it, ApiVersions included).
+// Bounded by WARM_UP_MS; a failure is logged on stderr and the driver carries on.
+async function warmUp(cluster, topic) {
+  const begin = process.hrtime.bigint();
+  const elapsed = () => Number(process.hrtime.bigint() - begin) / 1e6;
+  if (!cluster) {
+    process.stderr.write('driver: warm-up: no producer cluster (kafkajs internals moved?); carrying on\n');
+    return;
+  }
+  const work = (async () => {
+    await cluster.addTargetTopic(topic);
+    let partitions = cluster.findTopicPartitionMetadata(topic);
+    while (partitions.length === 0 || partitions.some((p) => p.leader < 0)) {
+      if (elapsed() + 50 >= WARM_UP_MS) throw new Error(`${topic}: a partition has no leader`);
+      await sleep(50);
+      await cluster.refreshMetadata();
+      partitions = cluster.findTopicPartitionMetadata(topic);
+    }
+    const leaders = [...new Set(partitions.map((p) => p.leader))].sort((a, b) => a - b);
+    await Promise.all(leaders.map((nodeId) => cluster.findBroker({ nodeId })));
+    return `${topic}: ${partitions.length} partition(s), leaders [${leaders.join(', ')}] connected`;
+  })();
+  let timer;
+  const outcome = await Promise.race([
+    work.then((what) => ({ what }), (error) => ({ error })),
+    new Promise((resolve) => { timer = setTimeout(() => resolve({ error: `not done within ${WARM_UP_MS} ms` }), WARM_UP_MS); }),
+  ]).finally(() => clearTimeout(timer));
+  if (outcome.error) {
+    process.stderr.write(`driver: warm-up: ${typeof outcome.error === 'string' ? outcome.error : errorText(outcome.error)}; carrying on\n`);
+  } else {
+    process.stderr.write(`driver: warm-up: ${outcome.what} in ${elapsed().toFixed(1)} ms\n`);
+  }
+}
+
 const sleep = (msDelay) => new Promise((resolve) => setTimeout(resolve, msDelay));
 const errorText = (e) => (e && e.name ? `${e.name}: ${e.message}` : String(e));
 
@@ -203,10 +260,12 @@ async function main() {
   let data;
   let settings;
   let producer;
+  let producerCluster = () => null;
   try {
     data = parseInput(await readStdin());
     settings = configure(data, kafkajs);
     const kafka = new kafkajs.Kafka({ logLevel: kafkajs.logLevel.WARN, ...settings.client, logCreator: stderrLogger });
+    producerCluster = captureProducerCluster(kafka);
     try {
       producer = kafka.producer(settings.producer);
     } catch (e) {
@@ -264,6 +323,7 @@ async function main() {
     }
   };
 
+  await warmUp(producerCluster(), topic);
   t0 = process.hrtime.bigint();
   emit({ event: 'started', ms: 0, client: 'kafkajs', client_version: version });
   let sent = 0;

@@ -12,6 +12,9 @@ import sys
 import threading
 import time
 
+# The longest the warm-up before the started line may take; then the driver carries on.
+WARM_UP_S = 10.0
+
 FIELDS = {"bootstrap_servers", "topic", "records", "keys", "value_size", "mode", "rate",
           "flush_every", "properties", "native"}
 
@@ -171,6 +174,61 @@ def error_text(e):
     return text if text.startswith(name) else f"{name}: {text}"
 
 
+def warm_up(producer, topic):
+    """Before the started line: the topic's partitions and leaders, and a ready connection to each
+    leader, so that record 0 leaves at once (without this the first send fetches the metadata and
+    the sender then connects to the leader: ~110 ms). partitions_for fetches the metadata (asking
+    for the topic to be created, as a send would); the connections are opened on the client's IO
+    loop as its sender would (kafka-python 3.0.12's KafkaNetClient.maybe_connect, scheduled with
+    call_soon, which is thread-safe); an idempotent producer also waits for its producer id.
+    Bounded by WARM_UP_S; a failure is logged on stderr and the driver carries on."""
+    from kafka.structs import TopicPartition
+    begin = time.monotonic()
+    deadline = begin + WARM_UP_S
+    found = {}
+
+    def fetch():
+        try:
+            found["partitions"] = producer.partitions_for(topic)
+        except Exception as e:  # e.g. KafkaTimeoutError after max_block_ms
+            found["error"] = e
+
+    fetcher = threading.Thread(target=fetch, name="driver-warm-up", daemon=True)
+    fetcher.start()
+    fetcher.join(WARM_UP_S)
+    if "partitions" not in found:
+        why = error_text(found["error"]) if "error" in found else f"no metadata within {WARM_UP_S} s"
+        print(f"driver: warm-up: partitions_for({topic}): {why}; carrying on", file=sys.stderr)
+        return
+    try:
+        cluster = producer._metadata
+        leaders = {cluster.leader_for_partition(TopicPartition(topic, p)) for p in found["partitions"]}
+        leaders -= {None, -1}
+        client = producer._sender._client
+        for node in leaders:
+            if not client.is_ready(node):
+                client._manager.call_soon(client.maybe_connect, node)
+        while not all(client.is_ready(node) for node in leaders):
+            if time.monotonic() >= deadline:
+                waiting = sorted(n for n in leaders if not client.is_ready(n))
+                print(f"driver: warm-up: not connected to leader(s) {waiting} within {WARM_UP_S} s; carrying on",
+                      file=sys.stderr)
+                return
+            time.sleep(0.001)
+        # The idempotent producer's id, which the sender asks for as soon as it starts.
+        txn = producer._transaction_manager
+        while txn is not None and not txn.is_transactional() and not txn.has_producer_id():
+            if time.monotonic() >= deadline:
+                print(f"driver: warm-up: no producer id within {WARM_UP_S} s; carrying on", file=sys.stderr)
+                return
+            time.sleep(0.001)
+    except Exception as e:  # kafka-python internals moved: the metadata is there at least
+        print(f"driver: warm-up: connecting to the leaders: {error_text(e)}; carrying on", file=sys.stderr)
+        return
+    print(f"driver: warm-up: {topic}: {len(found['partitions'])} partition(s), leaders {sorted(leaders)} connected "
+          f"in {(time.monotonic() - begin) * 1000:.1f} ms", file=sys.stderr)
+
+
 def main():
     global _start
     try:
@@ -225,6 +283,7 @@ def main():
         except Exception as e:  # KafkaTimeoutError: not everything reported by the deadline
             print(f"driver: flush: {error_text(e)}", file=sys.stderr)
 
+    warm_up(producer, topic)
     _start = time.monotonic()
     emit({"event": "started", "ms": 0, "client": "kafka-python", "client_version": version})
     sent = 0

@@ -9,12 +9,13 @@
 #[path = "contract.rs"]
 mod contract;
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use contract::{Fatal, Input, Mode, Reporter};
 use rdkafka::ClientContext;
-use rdkafka::config::ClientConfig;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
@@ -38,15 +39,32 @@ const PROPERTIES: [(&str, &str); 15] = [
     ("metadata.max.age.ms", "metadata.max.age.ms"),
 ];
 
+/// The longest the warm-up before the started line may take; then the driver carries on.
+const WARM_UP: Duration = Duration::from_secs(10);
+
 /// librdkafka's default `message.timeout.ms` (its delivery timeout).
 const DEFAULT_DELIVERY_TIMEOUT_MS: u64 = 300_000;
 
 struct Context {
     reporter: Arc<Reporter>,
     quiet: bool,
+    /// Set when librdkafka says the idempotent producer has its id (an `eos` debug line).
+    pid: Arc<(Mutex<bool>, Condvar)>,
 }
 
-impl ClientContext for Context {}
+impl ClientContext for Context {
+    /// librdkafka's log lines are dropped as before (rust-rdkafka's default hands them to the `log`
+    /// crate, which has no logger here), but for the one that says the idempotent producer has its
+    /// id: "IDEMPSTATE [thrd:main]: Idempotent producer state change WaitPID -> Assigned", logged
+    /// with `debug=eos` (set in `main`).
+    fn log(&self, _level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        if fac == "IDEMPSTATE" && log_message.ends_with("-> Assigned") {
+            let (acquired, changed) = &*self.pid;
+            *acquired.lock().unwrap_or_else(PoisonError::into_inner) = true;
+            changed.notify_all();
+        }
+    }
+}
 
 impl ProducerContext for Context {
     type DeliveryOpaque = Box<u64>;
@@ -115,7 +133,25 @@ fn blame(message: &str, origin: &[(String, String, &'static str)]) -> Fatal {
 
 fn main() {
     let input = contract::read_input().unwrap_or_else(|f| f.exit());
-    let (config, origin, delivery_ms) = configure(&input).unwrap_or_else(|f| f.exit());
+    let (mut config, origin, delivery_ms) = configure(&input).unwrap_or_else(|f| f.exit());
+    // librdkafka's idempotent producer asks for its id only 500 ms after it is created (its PID
+    // timer: no broker is up that early) and holds every record until it has one; librdkafka has
+    // no call that says it has, but its `eos` debug context logs it (`Context::log`), so the
+    // warm-up can wait for it.
+    let idempotent = config
+        .get("enable.idempotence")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if idempotent {
+        let debug = match config.get("debug").map(str::trim) {
+            Some(d) if d.split(',').any(|c| matches!(c.trim(), "eos" | "all")) => d.to_string(),
+            Some(d) if !d.is_empty() => format!("{d},eos"),
+            _ => "eos".to_string(),
+        };
+        config.set("debug", debug);
+        // rust-rdkafka passes on only the levels the `log` crate's logger takes (none here).
+        config.set_log_level(RDKafkaLogLevel::Debug);
+    }
+    let pid = Arc::new((Mutex::new(false), Condvar::new()));
     let reporter = Arc::new(Reporter::new(
         input.properties.get("acks").is_some_and(|a| a == "0")
             || input.native.get("acks").is_some_and(|a| a == "0"),
@@ -123,6 +159,7 @@ fn main() {
     let context = Context {
         reporter: Arc::clone(&reporter),
         quiet: input.mode == Mode::FireAndForget,
+        pid: Arc::clone(&pid),
     };
     let producer: ThreadedProducer<Context> = match config.create_with_context(context) {
         Ok(p) => p,
@@ -133,6 +170,7 @@ fn main() {
     let version = format!("rust-rdkafka 0.39.0 (librdkafka {librdkafka})");
     let grace = contract::grace(delivery_ms);
 
+    warm_up(&producer, &input.topic, idempotent.then_some(&*pid));
     contract::started("librdkafka", &version);
     let start = contract::start();
     let mut sent = 0;
@@ -179,6 +217,88 @@ fn main() {
     drop(producer);
     let (acked, failed) = reporter.counts();
     contract::done(sent, acked, failed, "librdkafka", &version);
+}
+
+/// Before the started line, so that record 0 leaves at once: the topic's metadata
+/// (`rd_kafka_metadata` for the topic, which creates the producer's handle for it, so that its
+/// partitions are delegated to their leaders' broker threads and librdkafka connects to them),
+/// asked again while a partition has no leader (a topic just auto-created); then the watermarks
+/// of one partition per leader (`rd_kafka_query_watermark_offsets`, a ListOffsets request to that
+/// leader), which return once the connection the Produce requests will use is up. Bounded by
+/// `WARM_UP`; a failure is logged on stderr and the driver carries on.
+fn warm_up(producer: &ThreadedProducer<Context>, topic: &str, pid: Option<&(Mutex<bool>, Condvar)>) {
+    let begin = Instant::now();
+    let deadline = begin + WARM_UP;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let why = match producer.client().fetch_metadata(Some(topic), left) {
+            Err(e) => format!("{e}"),
+            Ok(metadata) => match metadata.topics().iter().find(|t| t.name() == topic) {
+                None => "the topic is not in the metadata".to_string(),
+                Some(t) => match t.error() {
+                    Some(e) => format!("{}", RDKafkaErrorCode::from(e)),
+                    None if t.partitions().is_empty() || t.partitions().iter().any(|p| p.leader() < 0) => {
+                        "a partition has no leader".to_string()
+                    }
+                    None => {
+                        // One partition per leader: its watermarks (a ListOffsets request) come from
+                        // the leader once librdkafka is connected to it (ApiVersions done).
+                        let mut leaders = BTreeSet::new();
+                        for p in t.partitions() {
+                            if !leaders.insert(p.leader()) {
+                                continue;
+                            }
+                            let left = deadline.saturating_duration_since(Instant::now());
+                            if let Err(e) = producer.client().fetch_watermarks(topic, p.id(), left) {
+                                eprintln!(
+                                    "driver: warm-up: leader {} of {topic}/{}: {e}; carrying on",
+                                    p.leader(),
+                                    p.id()
+                                );
+                                return;
+                            }
+                        }
+                        eprintln!(
+                            "driver: warm-up: {topic}: {} partition(s), leaders {leaders:?} connected in {:.1} ms",
+                            t.partitions().len(),
+                            begin.elapsed().as_secs_f64() * 1000.0
+                        );
+                        if let Some(pid) = pid {
+                            wait_for_pid(pid, begin, deadline);
+                        }
+                        return;
+                    }
+                },
+            },
+        };
+        if Instant::now() + Duration::from_millis(50) >= deadline {
+            eprintln!("driver: warm-up: metadata for {topic}: {why}; carrying on");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The idempotent producer's part of the warm-up: until librdkafka has acquired the producer id
+/// (`Context::log`), or the deadline.
+fn wait_for_pid(pid: &(Mutex<bool>, Condvar), begin: Instant, deadline: Instant) {
+    let (acquired, changed) = pid;
+    let mut got = acquired.lock().unwrap_or_else(PoisonError::into_inner);
+    while !*got {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            eprintln!("driver: warm-up: no producer id within {WARM_UP:?}; carrying on");
+            return;
+        }
+        got = changed
+            .wait_timeout(got, left)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    eprintln!(
+        "driver: warm-up: producer id acquired in {:.1} ms",
+        begin.elapsed().as_secs_f64() * 1000.0
+    );
 }
 
 /// librdkafka's `rd_kafka_flush(rk, timeout)`: lingering batches become sendable at once, and it

@@ -8,9 +8,12 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"sort"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"ktrial/drivers/internal/driver"
 )
@@ -268,6 +271,82 @@ func (c *client) Close(deadline time.Time) {
 	}
 }
 
+// warmUp is the warm-up before the started line (driver.WarmUp): a Metadata request for the topic
+// through the client (kgo takes it over to learn the brokers, and asks for the topic to be created
+// as the driver's AllowAutoTopicCreation does), then one request to each partition leader, which
+// opens a connection to it and learns its API versions. kgo has no call that makes its producer
+// load a topic before the first record: that record still triggers the producer's own metadata
+// refresh (now on an open connection), and the Produce goes on a connection of its own (kgo keeps
+// one per kind of request), which starts with its ApiVersions exchange. Last, ProducerID loads the
+// idempotent producer's id.
+func warmUp(ctx context.Context, k *kgo.Client, topic string) (string, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	t := kmsg.NewMetadataRequestTopic()
+	t.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, t)
+	req.AllowAutoTopicCreation = true
+	// A topic just auto-created has no leader yet (LEADER_NOT_AVAILABLE): ask again.
+	var leaders map[int32]bool
+	var partitions int
+	for {
+		resp, err := req.RequestWith(ctx, k)
+		if err != nil {
+			return "", fmt.Errorf("metadata for %s: %w", topic, err)
+		}
+		leaders, partitions, err = topicLeaders(resp, topic)
+		if err == nil && len(leaders) > 0 {
+			break
+		}
+		if err != nil && !kerr.IsRetriable(err) {
+			return "", fmt.Errorf("metadata for %s: %w", topic, err)
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("metadata for %s: no leaders (%v)", topic, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	ids := []int32{}
+	for id := range leaders {
+		// The same topic's metadata again, from the leader: kgo connects to it first.
+		if _, err := k.Broker(int(id)).Request(ctx, req); err != nil {
+			return "", fmt.Errorf("leader %d: %w", id, err)
+		}
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	what := fmt.Sprintf("%s: %d partition(s), leaders %v connected", topic, partitions, ids)
+	// The idempotent producer's id, which kgo otherwise asks for when the first batch is ready
+	// (with idempotence off this returns at once).
+	if id, _, err := k.ProducerID(ctx); err != nil {
+		return "", fmt.Errorf("%s; producer id: %w", what, err)
+	} else if id >= 0 {
+		what += fmt.Sprintf(", producer id %d", id)
+	}
+	return what, nil
+}
+
+// topicLeaders is the topic's partition leaders and partition count in a Metadata response.
+func topicLeaders(resp *kmsg.MetadataResponse, topic string) (map[int32]bool, int, error) {
+	leaders := map[int32]bool{}
+	partitions := 0
+	for _, rt := range resp.Topics {
+		if rt.Topic == nil || *rt.Topic != topic {
+			continue
+		}
+		if err := kerr.ErrorForCode(rt.ErrorCode); err != nil {
+			return nil, 0, err
+		}
+		for _, p := range rt.Partitions {
+			partitions++
+			if p.Leader >= 0 {
+				leaders[p.Leader] = true
+			}
+		}
+	}
+	return leaders, partitions, nil
+}
+
 func main() {
 	in, err := driver.ReadInput()
 	if err != nil {
@@ -287,5 +366,6 @@ func main() {
 	reporter := driver.NewReporter()
 	reporter.AcksZero = s.acksZero
 	c := &client{kgo: k, reporter: reporter, topic: in.Topic, grace: driver.Grace(s.delivery)}
+	driver.WarmUp(func(ctx context.Context) (string, error) { return warmUp(ctx, k, in.Topic) })
 	driver.Run(in, c, reporter, "franz-go", "franz-go "+driver.ModuleVersion("github.com/twmb/franz-go"), c.grace)
 }

@@ -4,11 +4,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"math"
 	"math/rand"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -242,21 +244,23 @@ func configError(err error, in *driver.Input) error {
 	return driver.PropertyFatal("", "%s", msg)
 }
 
-// client is the AsyncProducer with a report per record and a count of records outstanding.
+// client is the AsyncProducer with a report per record and the set of records outstanding (a set,
+// not a count: a second report of one record must not let a flush end before another's).
 type client struct {
 	producer    sarama.AsyncProducer
+	sc          sarama.Client // the producer's client, closed after it
 	reporter    *driver.Reporter
 	quiet       bool // fire-and-forget: no report lines
 	mu          sync.Mutex
 	cond        *sync.Cond
-	outstanding int64
+	outstanding map[int64]struct{}
 	waiting     map[int64]chan struct{}
 	done        chan struct{}
 }
 
 func (c *client) finish(id int64) {
 	c.mu.Lock()
-	c.outstanding--
+	delete(c.outstanding, id)
 	if ch, ok := c.waiting[id]; ok {
 		close(ch)
 		delete(c.waiting, id)
@@ -299,7 +303,7 @@ func (c *client) Send(id int64, key, value []byte, mode string) (bool, error) {
 	}
 	var wait chan struct{}
 	c.mu.Lock()
-	c.outstanding++
+	c.outstanding[id] = struct{}{}
 	if mode == "sync" {
 		wait = make(chan struct{})
 		c.waiting[id] = wait
@@ -325,7 +329,7 @@ func (c *client) Flush(deadline time.Time) {
 	})
 	defer timer.Stop()
 	c.mu.Lock()
-	for c.outstanding > 0 && time.Now().Before(deadline) {
+	for len(c.outstanding) > 0 && time.Now().Before(deadline) {
 		c.cond.Wait()
 	}
 	c.mu.Unlock()
@@ -337,7 +341,39 @@ func (c *client) Close(deadline time.Time) {
 	case <-c.done:
 	case <-time.After(time.Until(deadline)):
 		fmt.Fprintln(os.Stderr, "driver: sarama did not close by the deadline")
+		return
 	}
+	if err := c.sc.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "driver: sarama client close: %v\n", err)
+	}
+}
+
+// warmUp is the warm-up before the started line (driver.WarmUp): the topic's partitions
+// (Partitions fetches the topic's metadata when the client has none, asking for it to be
+// created as a Produce would) and each partition's leader (Leader opens the connection, in the
+// background); Connected waits for that dial and the ApiVersions exchange that follows it.
+func warmUp(sc sarama.Client, topic string) (string, error) {
+	partitions, err := sc.Partitions(topic)
+	if err != nil {
+		return "", fmt.Errorf("Partitions(%s): %w", topic, err)
+	}
+	leaders := map[int32]*sarama.Broker{}
+	for _, p := range partitions {
+		b, err := sc.Leader(topic, p)
+		if err != nil {
+			return "", fmt.Errorf("Leader(%s, %d): %w", topic, p, err)
+		}
+		leaders[b.ID()] = b
+	}
+	ids := []int32{}
+	for id, b := range leaders {
+		if ok, err := b.Connected(); !ok {
+			return "", fmt.Errorf("leader %d (%s) not connected: %v", id, b.Addr(), err)
+		}
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return fmt.Sprintf("%s: %d partition(s), leaders %v connected", topic, len(partitions), ids), nil
 }
 
 var (
@@ -359,15 +395,23 @@ func main() {
 	}
 	topic = in.Topic
 	grace = driver.Grace(s.delivery)
-	producer, err := sarama.NewAsyncProducer(in.Bootstrap(), s.config)
+	// NewAsyncProducer's own steps (a client, then the producer on it), keeping the client for the
+	// warm-up; the producer does not close a client it was given, Close does.
+	sc, err := sarama.NewClient(in.Bootstrap(), s.config)
 	if err != nil {
+		driver.PrintFatal(fmt.Errorf("sarama: %w", err))
+	}
+	producer, err := sarama.NewAsyncProducerFromClient(sc)
+	if err != nil {
+		_ = sc.Close()
 		driver.PrintFatal(fmt.Errorf("sarama: %w", err))
 	}
 	reporter := driver.NewReporter()
 	reporter.AcksZero = s.acksZero
-	c := &client{producer: producer, reporter: reporter, quiet: in.Mode == "fire-and-forget",
-		waiting: map[int64]chan struct{}{}, done: make(chan struct{})}
+	c := &client{producer: producer, sc: sc, reporter: reporter, quiet: in.Mode == "fire-and-forget",
+		waiting: map[int64]chan struct{}{}, outstanding: map[int64]struct{}{}, done: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
 	go c.collect()
+	driver.WarmUp(func(context.Context) (string, error) { return warmUp(sc, in.Topic) })
 	driver.Run(in, c, reporter, "sarama", "sarama "+driver.ModuleVersion("github.com/IBM/sarama"), grace)
 }

@@ -6,6 +6,7 @@ package driver
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -300,6 +301,41 @@ func (p *Props) Unused(why string) error {
 	return p.fatal(names[0], "%s: %s", names[0], why)
 }
 
+// --- the warm-up before the started line ------------------------------------------------------
+
+// WarmUpTimeout bounds the warm-up before the started line.
+const WarmUpTimeout = 10 * time.Second
+
+// WarmUp runs fn before the started line: the client fetches the topic's metadata and connects to
+// the brokers that lead its partitions, so that record 0 leaves at once (the harness's clock starts
+// at the started line). fn says what it did. It is bounded by WarmUpTimeout (fn gets the deadline
+// in ctx; one that ignores it is left behind): an error or the timeout is logged on stderr and the
+// driver carries on.
+func WarmUp(fn func(ctx context.Context) (string, error)) {
+	begin := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), WarmUpTimeout)
+	defer cancel()
+	type result struct {
+		what string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		what, err := fn(ctx)
+		done <- result{what, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			fmt.Fprintf(os.Stderr, "driver: warm-up: %v; carrying on\n", r.err)
+		} else {
+			fmt.Fprintf(os.Stderr, "driver: warm-up: %s in %.1f ms\n", r.what, float64(time.Since(begin).Microseconds())/1000)
+		}
+	case <-ctx.Done():
+		fmt.Fprintf(os.Stderr, "driver: warm-up: not done within %s; carrying on\n", WarmUpTimeout)
+	}
+}
+
 // --- the send loop --------------------------------------------------------------------------
 
 // Client is what a command gives the send loop.
@@ -351,6 +387,9 @@ func Run(in *Input, c Client, r *Reporter, name, version string, grace time.Dura
 			emit(map[string]any{"event": "flushed", "sent": sent, "ms": Ms()})
 		}
 	}
+	// As the simulated workload does: flush, then close. Sarama fails a record still being retried
+	// when it is closed (ErrShuttingDown); a flush first waits for every record's report.
+	c.Flush(time.Now().Add(grace))
 	c.Close(time.Now().Add(grace))
 	acked, failed := r.Counts()
 	emit(map[string]any{"done": true, "sent": sent, "acked": acked, "failed": failed, "ms": Ms(),

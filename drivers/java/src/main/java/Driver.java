@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -31,6 +32,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.config.ConfigValue;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.utils.AppInfoParser;
@@ -38,6 +40,8 @@ import org.apache.kafka.common.utils.AppInfoParser;
 public final class Driver {
     private static final String CLIENT = "java";
     private static final PrintStream OUT = new PrintStream(System.out, false, StandardCharsets.UTF_8);
+    /** The longest the warm-up before the started line may take; then the driver carries on. */
+    private static final long WARM_UP_MS = 10_000;
     private static long start;
 
     /** A configuration or input problem: a fatal line and exit status 2. */
@@ -157,6 +161,7 @@ public final class Driver {
         AtomicLong failed = new AtomicLong();
         boolean[] reported = new boolean[(int) records];
 
+        warmUp(producer, topic);
         start = System.nanoTime();
         Map<String, Object> started = new LinkedHashMap<>();
         started.put("event", "started");
@@ -248,6 +253,41 @@ public final class Driver {
         }
         line.put("ms", ms());
         emit(line);
+    }
+
+    /**
+     * Before the started line: the topic's partitions and their leaders (partitionsFor fetches the
+     * metadata, asking for the topic to be created as a send would), so that record 0 is not held
+     * up by the metadata fetch inside the first send. Bounded by WARM_UP_MS (partitionsFor itself
+     * waits up to max.block.ms); a failure is logged on stderr and the driver carries on. Java has
+     * no call that opens a connection: the sender connects to a leader once a batch for it is
+     * ready.
+     */
+    private static void warmUp(KafkaProducer<byte[], byte[]> producer, String topic) {
+        long begin = System.nanoTime();
+        Thread warm = new Thread(() -> {
+            try {
+                List<PartitionInfo> partitions = producer.partitionsFor(topic);
+                TreeSet<Integer> leaders = new TreeSet<>();
+                for (PartitionInfo p : partitions) {
+                    leaders.add(p.leader() == null ? -1 : p.leader().id());
+                }
+                System.err.printf("driver: warm-up: %s: %d partition(s), leaders %s in %.1f ms%n", topic,
+                    partitions.size(), leaders, (System.nanoTime() - begin) / 1e6);
+            } catch (RuntimeException e) {
+                System.err.println("driver: warm-up: partitionsFor(" + topic + "): " + e);
+            }
+        }, "driver-warm-up");
+        warm.setDaemon(true);
+        warm.start();
+        try {
+            warm.join(WARM_UP_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (warm.isAlive()) {
+            System.err.println("driver: warm-up: no metadata for " + topic + " within " + WARM_UP_MS + " ms; carrying on");
+        }
     }
 
     /** flush() has no timeout of its own: run it in a thread and stop waiting after grace. */
