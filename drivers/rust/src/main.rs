@@ -95,6 +95,13 @@ fn configure(input: &Input) -> Result<(ClientConfig, Vec<(String, String, &'stat
         };
         config.set(*target, value);
         origin.push((target.to_string(), name.clone(), "properties"));
+        if *target == "request.timeout.ms" {
+            // Kafka's request.timeout.ms is how long the client waits for an answer; librdkafka's
+            // is only the ack timeout it asks of the broker, and it waits socket.timeout.ms
+            // (60 s by default) for the answer itself (CONFIGURATION.md). Both, then.
+            config.set("socket.timeout.ms", value);
+            origin.push(("socket.timeout.ms".to_string(), name.clone(), "properties"));
+        }
         if *target == "delivery.timeout.ms" {
             delivery_ms = value.parse().unwrap_or(delivery_ms);
         }

@@ -43,8 +43,9 @@ fn emit(line: &Value) {
     println!("{line}");
 }
 
-fn fatal(message: &str, property: Option<&str>) -> ExitCode {
-    emit(&json!({"fatal": message, "property": property}));
+/// A refusal: `within` is where `property` was given (`properties`, `native`, or `input`).
+fn fatal(message: &str, property: Option<&str>, within: &str) -> ExitCode {
+    emit(&json!({"fatal": message, "property": property, "in": within}));
     ExitCode::from(2)
 }
 
@@ -67,6 +68,8 @@ struct Reports {
     start: Instant,
     acks_zero: bool,
     seen: Mutex<std::collections::BTreeSet<u64>>,
+    /// (acknowledged, failed) so far.
+    counts: Mutex<(u64, u64)>,
 }
 
 impl Reports {
@@ -83,6 +86,13 @@ impl Reports {
         {
             return;
         }
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        if result.is_ok() {
+            counts.0 += 1;
+        } else {
+            counts.1 += 1;
+        }
+        drop(counts);
         emit(&match result {
             Ok(meta) => json!({
                 "id": id,
@@ -98,11 +108,11 @@ impl Reports {
 async fn run() -> ExitCode {
     let mut text = String::new();
     if let Err(e) = tokio::io::stdin().read_to_string(&mut text).await {
-        return fatal(&format!("reading the workload: {e}"), None);
+        return fatal(&format!("reading the workload: {e}"), None, "input");
     }
     let input: DriverInput = match serde_json::from_str(&text) {
         Ok(input) => input,
-        Err(e) => return fatal(&format!("the workload is not valid: {e}"), None),
+        Err(e) => return fatal(&format!("the workload is not valid: {e}"), None, "input"),
     };
     let builder = input.properties.iter().chain(&input.native).fold(
         Producer::builder().bootstrap_servers(&input.bootstrap_servers),
@@ -110,7 +120,14 @@ async fn run() -> ExitCode {
     );
     let config = match builder.config() {
         Ok(config) => config,
-        Err(e) => return fatal(&format!("ktrial-producer: {e}"), property_of(&e, &input)),
+        Err(e) => {
+            let property = property_of(&e, &input);
+            let within = match property {
+                Some(p) if input.native.contains_key(p) => "native",
+                _ => "properties",
+            };
+            return fatal(&format!("ktrial-producer: {e}"), property, within);
+        }
     };
     let producer = match builder.build().await {
         Ok(producer) => producer,
@@ -124,6 +141,7 @@ async fn run() -> ExitCode {
         start: Instant::now(),
         acks_zero: config.acks == Acks::None,
         seen: Mutex::default(),
+        counts: Mutex::default(),
     });
     emit(&json!({"event": "started", "ms": 0, "client": "ktrial", "client_version": version}));
     // A record not reported by then will not be: the delivery timeout bounds every record.
@@ -178,9 +196,15 @@ async fn run() -> ExitCode {
         while deliveries.join_next().await.is_some() {}
     })
     .await;
+    let (acked, failed) = *reports
+        .counts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     emit(&json!({
         "done": true,
         "sent": sent,
+        "acked": acked,
+        "failed": failed,
         "ms": reports.ms(),
         "client": "ktrial",
         "client_version": version,

@@ -179,19 +179,31 @@ pub struct DriverInput {
     /// Records to send, numbered from 0.
     pub records: u64,
     /// Distinct keys (`key-<id mod keys>`); 0 sends null keys.
+    #[serde(default)]
     pub keys: u64,
     /// Bytes of each value: the id as 8 big-endian bytes, then `.`.
+    #[serde(default = "default_value_size")]
     pub value_size: usize,
     /// `sync`, `async` or `fire-and-forget`.
+    #[serde(default)]
     pub mode: SendMode,
     /// Records per second, or as fast as the client takes them.
+    #[serde(default)]
     pub rate: Option<f64>,
     /// Flush after every this many records.
+    #[serde(default)]
     pub flush_every: Option<u64>,
     /// Producer properties, by Kafka's names.
+    #[serde(default)]
     pub properties: BTreeMap<String, String>,
     /// Settings in the client's own terms (`[client.<name>]`).
+    #[serde(default)]
     pub native: BTreeMap<String, String>,
+}
+
+/// The contract's default value size, as the scenario schema's.
+fn default_value_size() -> usize {
+    100
 }
 
 impl DriverInput {
