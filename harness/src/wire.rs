@@ -2,7 +2,7 @@
 //! sizes and acks), every other request, when each answer came, and any answer to an acks=0
 //! request. The batch and acks checkers judge these bytes, not a client's own account.
 //!
-//! [`ConnectionRecorder`] reads one connection's bytes in both directions, at times its caller
+//! A connection recorder reads one connection's bytes in both directions, at times its caller
 //! gives: the simulation records on the client's side (ktrial's producer's transport, simulated
 //! milliseconds), a run against a real client on the broker's side (its listener, real
 //! milliseconds since the run began); on loopback the two differ by microseconds.
