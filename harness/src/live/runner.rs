@@ -8,20 +8,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ktrial_mockbroker::{Clock, ClusterEvent, JournalEntry, ScheduledEvent, SharedCluster};
+use ktrial_mockbroker::{Clock, ClusterEvent, ScheduledEvent, SharedCluster};
 use ktrial_producer::ProducerConfig;
 use tokio::net::TcpListener;
 use tokio::time::{Instant, timeout_at};
 
 use super::driver::{Driver, DriverError, DriverInput, Report, Running};
 use super::tap::{Link, Tap, TapBind};
-use crate::check::{
-    BatchBounds, LINGER_SLACK_MS, Observation, Outcome, check_batches, check_deliveries, judge,
-};
+use crate::check::{BatchBounds, LINGER_SLACK_MS, Observation, Outcome};
 use crate::cluster::{ack_triggers, final_logs, scenario_cluster};
 use crate::progress::Progress;
 use crate::scenario::{NetworkFault, Scenario};
-use crate::sim::{RunError, RunReport, hash};
+use crate::sim::{RunError, RunRecord, RunReport};
 
 /// Most journal entries a run keeps.
 const JOURNAL_CAPACITY: usize = 1_000_000;
@@ -118,38 +116,22 @@ async fn run(scenario: &Scenario, seed: u64, driver: &Driver) -> Result<LiveRun,
     clock.sleep(DRAIN).await;
 
     let (sent, trigger_errors) = progress.finish(scenario.workload.keys);
-    let observation = Observation {
-        sent,
-        logs: final_logs(cluster.model(), &scenario.workload.topic),
-    };
-    let mut findings = check_deliveries(&observation);
-    let wire = tap.log();
-    check_batches(
-        &given_bounds(&input.properties, start.epoch_ms()),
-        &wire,
-        &mut findings,
-    );
     let (expect, reason) = scenario.expect.for_client(&driver.name);
-    let verdicts = judge(&findings, &expect);
-    let timeline = cluster.timeline();
-    let journal: Vec<JournalEntry> = cluster.journal_since(0);
-    let mut problems = trigger_errors;
-    problems.extend(wire.undecodable.iter().cloned());
-    let report = RunReport {
+    let report = RunRecord {
         scenario: scenario.name.clone(),
         seed,
-        findings,
-        verdicts,
-        batches: wire.produce.iter().map(|r| r.batches.len() as u64).sum(),
-        requests: wire.produce.len() as u64,
+        observation: Observation {
+            sent,
+            logs: final_logs(cluster.model(), &scenario.workload.topic),
+        },
+        wire: tap.log(),
+        problems: trigger_errors,
+        timeline: cluster.timeline(),
+        journal: cluster.journal_since(0),
         simulated_ms: clock.elapsed_ms(),
         steps: 0,
-        journal_hash: hash(&timeline),
-        problems,
-        timeline,
-        journal,
-        wire,
-    };
+    }
+    .judge(&given_bounds(&input.properties, start.epoch_ms()), &expect);
     cluster.shutdown().await;
     Ok(LiveRun {
         client: driver.name.clone(),

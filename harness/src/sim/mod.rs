@@ -8,5 +8,5 @@ mod wire;
 mod workload;
 
 use net::{SimListener, SimTransport};
-pub(crate) use runner::hash;
+pub(crate) use runner::RunRecord;
 pub use runner::{EPOCH_MS, RunError, RunOptions, RunReport, run, run_with};

@@ -26,7 +26,7 @@ use crate::check::{
     BatchBounds, Findings, Observation, PropertyVerdict, check_batches, check_deliveries, judge,
 };
 use crate::cluster::{ack_triggers, final_logs, scenario_cluster};
-use crate::scenario::{NetworkFault, Scenario};
+use crate::scenario::{Expectations, NetworkFault, Scenario};
 use crate::wire::WireLog;
 
 /// Wall-clock milliseconds at simulated time zero (record timestamps, LogAppendTime).
@@ -281,32 +281,67 @@ pub fn run_with(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .take()
         .ok_or_else(|| RunError::Simulation("the client ended without a report".into()))?;
-    let wire = transport.log();
-    let observation = Observation {
-        sent: client.sent,
-        logs: final_logs(&cluster, &scenario.workload.topic),
-    };
-    let mut findings = check_deliveries(&observation);
-    check_batches(&BatchBounds::of(&config), &wire, &mut findings);
-    let verdicts = judge(&findings, &scenario.expect);
-    let timeline = cluster.timeline();
-    let mut problems = client.trigger_errors;
-    problems.extend(wire.undecodable.iter().cloned());
-    Ok(RunReport {
+    Ok(RunRecord {
         scenario: scenario.name.clone(),
         seed,
-        findings,
-        verdicts,
-        batches: wire.produce.iter().map(|r| r.batches.len() as u64).sum(),
-        requests: wire.produce.len() as u64,
+        observation: Observation {
+            sent: client.sent,
+            logs: final_logs(&cluster, &scenario.workload.topic),
+        },
+        wire: transport.log(),
+        problems: client.trigger_errors,
+        timeline: cluster.timeline(),
+        journal: cluster.journal_since(0),
         simulated_ms,
         steps,
-        journal_hash: hash(&timeline),
-        problems,
-        timeline,
-        journal: cluster.journal_since(0),
-        wire,
-    })
+    }
+    .judge(&BatchBounds::of(&config), &scenario.expect))
+}
+
+/// What a run leaves for the checkers, from either runner (the simulation, or a real client's
+/// in `live`).
+pub(crate) struct RunRecord {
+    pub scenario: String,
+    pub seed: u64,
+    pub observation: Observation,
+    pub wire: WireLog,
+    /// Problems outside the expectations so far (events that could not fire).
+    pub problems: Vec<String>,
+    pub timeline: String,
+    pub journal: Vec<JournalEntry>,
+    pub simulated_ms: u64,
+    pub steps: u64,
+}
+
+impl RunRecord {
+    /// Runs the checkers, with `bounds` for the batches, and judges the findings by `expect`.
+    pub(crate) fn judge(self, bounds: &BatchBounds, expect: &Expectations) -> RunReport {
+        let mut findings = check_deliveries(&self.observation);
+        check_batches(bounds, &self.wire, &mut findings);
+        let verdicts = judge(&findings, expect);
+        let mut problems = self.problems;
+        problems.extend(self.wire.undecodable.iter().cloned());
+        RunReport {
+            scenario: self.scenario,
+            seed: self.seed,
+            findings,
+            verdicts,
+            batches: self
+                .wire
+                .produce
+                .iter()
+                .map(|r| r.batches.len() as u64)
+                .sum(),
+            requests: self.wire.produce.len() as u64,
+            simulated_ms: self.simulated_ms,
+            steps: self.steps,
+            journal_hash: hash(&self.timeline),
+            problems,
+            timeline: self.timeline,
+            journal: self.journal,
+            wire: self.wire,
+        }
+    }
 }
 
 /// The cluster's clock: simulated time, and outside the simulation the last time it saw (so
