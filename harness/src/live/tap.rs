@@ -151,6 +151,7 @@ impl Listener for TapListener {
                 real: self.tap.real.clone(),
                 link: self.link.clone(),
                 in_transit: VecDeque::new(),
+                in_transit_bytes: 0,
                 closed: false,
                 arrival_wait: None,
                 read_wait: None,
@@ -170,6 +171,8 @@ pub struct TapStream {
     link: Link,
     /// What the client wrote that has not reached the broker yet: (arrival in real ms, bytes).
     in_transit: VecDeque<(u64, Vec<u8>)>,
+    /// Bytes in `in_transit`.
+    in_transit_bytes: usize,
     /// The client closed its side (after what is in transit).
     closed: bool,
     arrival_wait: Option<SleepFuture>,
@@ -209,16 +212,15 @@ impl AsyncRead for TapStream {
         let this = self.get_mut();
         // Take in what the client has written, stamped with its arrival; past a bound, leave the
         // rest in the socket, so that TCP pushes back as it would on a slow link.
-        while !this.closed
-            && this.in_transit.iter().map(|(_, b)| b.len()).sum::<usize>() < MAX_IN_TRANSIT
-        {
+        while !this.closed && this.in_transit_bytes < MAX_IN_TRANSIT {
             let mut chunk = [0u8; 16 * 1024];
             let mut read = ReadBuf::new(&mut chunk);
             match Pin::new(&mut this.inner).poll_read(cx, &mut read) {
                 Poll::Ready(Ok(())) if read.filled().is_empty() => this.closed = true,
                 Poll::Ready(Ok(())) => {
                     let arrives =
-                        this.clock.elapsed_ms() + this.link.latency_ms.load(Ordering::Relaxed);
+                        this.real.elapsed_ms() + this.link.latency_ms.load(Ordering::Relaxed);
+                    this.in_transit_bytes += read.filled().len();
                     this.in_transit.push_back((arrives, read.filled().to_vec()));
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -250,6 +252,7 @@ impl AsyncRead for TapStream {
         buf.put_slice(&bytes[..n]);
         this.recorder.requests(&bytes[..n], this.clock.elapsed_ms());
         bytes.drain(..n);
+        this.in_transit_bytes -= n;
         if bytes.is_empty() {
             this.in_transit.pop_front();
         }
