@@ -103,15 +103,11 @@ async fn run(scenario: &Scenario, seed: u64, driver: &Driver) -> Result<LiveRun,
         Arc::clone(cluster.model()),
     );
     let input = DriverInput::of(scenario, &driver.name, cluster.bootstrap_servers());
-    let mut client_version = String::new();
-    let driver_failure = match drive(driver, &input, budget(scenario), &mut progress, &start).await
-    {
-        Ok(version) => {
-            client_version = version;
-            None
-        }
-        Err(e) => Some(e.to_string()),
-    };
+    let (client_version, driver_failure) =
+        match drive(driver, &input, budget(scenario), &mut progress, &start).await {
+            Ok(version) => (version, None),
+            Err(e) => (String::new(), Some(e.to_string())),
+        };
     network.abort();
     clock.sleep(DRAIN).await;
 
